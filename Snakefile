@@ -1,0 +1,22 @@
+# facegan: DCGANs on face datasets. Read this file as the table of contents; rules live in
+# workflow/rules/, logic in the facegan package (src/facegan/).
+from snakemake.utils import min_version, validate
+
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+
+
+rule all:
+    input:
+        get_final_outputs(),
+    default_target: True

@@ -1,0 +1,175 @@
+"""The ``download`` stage: put a data set's raw files under ``resources/<name>/``.
+
+Three sources, all ending in the same place and layout-agnostic (the index step finds images
+wherever they are nested):
+
+* ``synthetic`` - the embedded demo faces (:mod:`facegan.synthetic`), offline.
+* ``local``     - an archive (``.zip``, ``.tar``, ``.tar.gz``/``.tgz``) that is unpacked, or a folder that
+  is linked (not copied: CelebA is 200k files).
+* ``kaggle``    - any Kaggle data set slug through the ``kaggle`` package, then unpacked like a local
+  archive.
+
+Every source writes into ``<out>.partial/`` and renames it to ``<out>`` only when complete, so a
+failure or a kill never leaves something that looks like a finished download.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tarfile
+import zipfile
+from pathlib import Path
+
+from facegan.errors import FaceganError
+from facegan.progress import progress
+
+log = logging.getLogger(__name__)
+
+ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
+MARKER = "facegan_source.json"
+
+
+class SourceError(FaceganError):
+    """A data source could not be fetched; the message says what to do."""
+
+
+class KaggleCredentialsError(SourceError):
+    pass
+
+
+KAGGLE_HELP = (
+    "Kaggle credentials not found. Provide one of:\n"
+    "  - an API token: set KAGGLE_API_TOKEN, or save it as ~/.kaggle/access_token\n"
+    "  - KAGGLE_USERNAME and KAGGLE_KEY environment variables\n"
+    "  - ~/.kaggle/kaggle.json containing {\"username\": ..., \"key\": ...} (chmod 600)\n"
+    "KAGGLE_CONFIG_DIR moves the ~/.kaggle folder. Create a token at https://www.kaggle.com/settings "
+    "(API section). Alternatively download the archive yourself and use dataset.source: local with "
+    "dataset.path pointing at it."
+)
+
+
+def is_archive(path: Path) -> bool:
+    name = path.name.lower()
+    return path.is_file() and name.endswith(ARCHIVE_SUFFIXES)
+
+
+def _safe_target(root: Path, member: str) -> Path:
+    target = (root / member).resolve()
+    if not target.is_relative_to(root.resolve()):
+        raise SourceError(f"archive member {member!r} would be written outside {root}; refusing to unpack")
+    return target
+
+
+def unpack_archive(archive: str | Path, out_dir: str | Path) -> None:
+    """Unpack a zip or tar archive into ``out_dir``, refusing members that escape it."""
+    archive, out = Path(archive), Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    name = archive.name.lower()
+    try:
+        if name.endswith(".zip"):
+            with zipfile.ZipFile(archive) as zf:
+                members = zf.infolist()
+                for m in progress(members, total=len(members), desc=f"unzip {archive.name}", unit="file"):
+                    _safe_target(out, m.filename)
+                    zf.extract(m, out)
+        elif name.endswith((".tar", ".tar.gz", ".tgz")):
+            with tarfile.open(archive) as tf:
+                members = tf.getmembers()
+                for m in members:
+                    _safe_target(out, m.name)
+                for m in progress(members, total=len(members), desc=f"untar {archive.name}", unit="file"):
+                    tf.extract(m, out, filter="data")
+        else:
+            raise SourceError(f"{archive}: not a supported archive (use one of {', '.join(ARCHIVE_SUFFIXES)})")
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
+        raise SourceError(f"{archive}: the archive is damaged or incomplete ({exc}); download it again") from exc
+
+
+def fetch_local(path: str | Path, out_dir: Path) -> dict:
+    src = Path(path).expanduser()
+    if not src.exists():
+        raise SourceError(f"dataset.path {str(path)!r} does not exist (dataset.source is 'local')")
+    if src.is_dir():
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "images").symlink_to(src.resolve(), target_is_directory=True)
+        log.info("linked folder %s as %s", src, out_dir / "images")
+        return {"kind": "folder", "path": str(src.resolve())}
+    if not is_archive(src):
+        raise SourceError(f"dataset.path {str(path)!r} is neither a folder nor an archive ({', '.join(ARCHIVE_SUFFIXES)})")
+    unpack_archive(src, out_dir)
+    return {"kind": "archive", "path": str(src.resolve()), "bytes": src.stat().st_size}
+
+
+def kaggle_credentials_present(env: os._Environ | dict | None = None) -> bool:
+    """Whether any credential the kaggle package accepts is present (checked without importing it)."""
+    env = os.environ if env is None else env
+    if env.get("KAGGLE_API_TOKEN") or (env.get("KAGGLE_USERNAME") and env.get("KAGGLE_KEY")):
+        return True
+    folder = Path(env.get("KAGGLE_CONFIG_DIR") or Path.home() / ".kaggle")
+    return (folder / "kaggle.json").is_file() or (folder / "access_token").is_file()
+
+
+def fetch_kaggle(slug: str, out_dir: Path) -> dict:
+    if not kaggle_credentials_present():
+        raise KaggleCredentialsError(KAGGLE_HELP)
+    download_dir = out_dir.parent / (out_dir.name + ".kaggle-download")
+    shutil.rmtree(download_dir, ignore_errors=True)
+    download_dir.mkdir(parents=True)
+    try:
+        # The kaggle package authenticates when imported and may call exit(1): import it here only,
+        # and catch SystemExit too.
+        try:
+            from kaggle import api  # noqa: PLC0415
+        except (Exception, SystemExit) as exc:
+            raise KaggleCredentialsError(f"the kaggle package rejected the credentials ({exc!r}).\n{KAGGLE_HELP}") from exc
+        log.info("downloading kaggle data set %s (CelebA is ~1.4 GB)", slug)
+        try:
+            api.dataset_download_files(slug, path=str(download_dir), unzip=False, quiet=False)
+        except (Exception, SystemExit) as exc:
+            raise SourceError(
+                f"downloading kaggle data set {slug!r} failed: {exc!r}. Check the slug "
+                f"(owner/dataset), your network connection and that your credentials are valid."
+            ) from exc
+        archives = sorted(p for p in download_dir.iterdir() if is_archive(p))
+        if not archives:
+            raise SourceError(f"kaggle download of {slug!r} produced no archive in {download_dir}")
+        for archive in archives:
+            unpack_archive(archive, out_dir)
+        return {"kind": "kaggle", "slug": slug, "archives": [a.name for a in archives]}
+    finally:
+        shutil.rmtree(download_dir, ignore_errors=True)
+
+
+def fetch(source: str, out_dir: str | Path, *, path: str | None = None, kaggle_slug: str | None = None,
+          synthetic_count: int = 0, seed: int = 0) -> Path:
+    """Fetch a data set into ``out_dir`` (atomically) and record what was fetched in its marker file."""
+    out = Path(out_dir)
+    partial = out.parent / (out.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    try:
+        if source == "synthetic":
+            from facegan.synthetic import write_synthetic_dataset  # noqa: PLC0415
+
+            write_synthetic_dataset(partial, synthetic_count, seed)
+            info = {"kind": "synthetic", "count": synthetic_count, "seed": seed}
+        elif source == "local":
+            if not path:
+                raise SourceError("dataset.source is 'local' but dataset.path is empty: set it to an archive or folder")
+            info = fetch_local(path, partial)
+        elif source == "kaggle":
+            info = fetch_kaggle(kaggle_slug or "", partial)
+        else:
+            raise SourceError(f"dataset.source {source!r} is not one of synthetic, local, kaggle")
+        (partial / MARKER).write_text(json.dumps(info, indent=2) + "\n")
+        if out.exists() or out.is_symlink():
+            shutil.rmtree(out)
+        partial.rename(out)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    log.info("data set ready in %s: %s", out, info)
+    return out

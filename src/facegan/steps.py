@@ -1,0 +1,71 @@
+"""One function per workflow step: what each ``workflow/scripts/*.py`` adapter calls.
+
+Each step sets up logging to the rule's log file and turns a :class:`FaceganError` (bad input or
+configuration) into one clear ERROR line and exit status 1, instead of a traceback. Steps take
+plain paths and values, so they run the same with or without Snakemake.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from pathlib import Path
+
+from facegan.errors import FaceganError
+from facegan.logs import setup_logging
+
+log = logging.getLogger("facegan.steps")
+
+
+def step(func):
+    """Wrap a step: ``log_file`` keyword sets up logging; user errors exit 1 with their message."""
+
+    @functools.wraps(func)
+    def wrapper(*args, log_file=None, **kwargs):
+        setup_logging(log_file)
+        try:
+            return func(*args, **kwargs)
+        except FaceganError as exc:
+            log.error("%s", exc)
+            sys.exit(1)
+
+    return wrapper
+
+
+@step
+def download(out_dir: str, source: str, path: str = "", kaggle_slug: str = "", synthetic_count: int = 0,
+             seed: int = 0) -> None:
+    from facegan.sources import fetch
+
+    fetch(source, out_dir, path=path, kaggle_slug=kaggle_slug, synthetic_count=synthetic_count, seed=seed)
+
+
+@step
+def index(root: str, index_path: str, counts_path: str, split: str, limit: int, shards: int) -> None:
+    from facegan.index import build_index, write_index
+
+    entries, counts = build_index(root, split=split, limit=limit, shards=shards)
+    write_index(entries, index_path)
+    Path(counts_path).write_text(json.dumps(counts, indent=2) + "\n")
+
+
+@step
+def shard(index_path: str, shard: int, out_path: str, report_path: str, resolution: int, crop: int,
+          min_side: int) -> None:
+    from facegan.index import read_index
+    from facegan.preprocess import PreprocessOptions, write_shard
+
+    entries = read_index(index_path, shard=shard)
+    write_shard(entries, shard, out_path, PreprocessOptions(resolution, crop, min_side), report_path)
+
+
+@step
+def data_stats(counts_path: str, report_paths: list[str], manifest_path: str, stats_path: str,
+               settings: dict) -> None:
+    from facegan.datastats import collect
+
+    counts = json.loads(Path(counts_path).read_text())
+    reports = [json.loads(Path(p).read_text()) for p in report_paths]
+    collect(counts, reports, settings, manifest_path, stats_path)

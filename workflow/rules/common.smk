@@ -1,0 +1,49 @@
+# Helpers shared by the rules: paths derived from the config, and the params each rule receives.
+# Each rule gets only the config keys it reads, so changing a key reruns only the rules that use it.
+
+
+wildcard_constraints:
+    shard=r"\d{5}",
+
+
+DATASET_DIR = f"resources/{config['dataset']['name']}"
+NSHARDS = config["preprocess"]["shards"]
+SHARD_PATTERN = f"results/data/shards/train-{{shard}}-of-{NSHARDS:05d}"
+
+
+def get_shard_ids():
+    return [f"{i:05d}" for i in range(NSHARDS)]
+
+
+def get_shard_files():
+    return expand(SHARD_PATTERN + ".tfrecord", shard=get_shard_ids())
+
+
+def get_shard_reports():
+    return expand(SHARD_PATTERN + ".json", shard=get_shard_ids())
+
+
+def get_download_spec():
+    """Only the dataset keys the configured source uses (so e.g. synthetic_count never reruns a Kaggle download)."""
+    ds = config["dataset"]
+    spec = {"source": ds["source"]}
+    if ds["source"] == "synthetic":
+        spec.update(synthetic_count=ds["synthetic_count"], seed=config["seed"])
+    elif ds["source"] == "local":
+        spec.update(path=ds["path"])
+    else:
+        spec.update(kaggle_slug=ds["kaggle_slug"])
+    return spec
+
+
+def get_preprocess_settings():
+    pp = config["preprocess"]
+    return {"resolution": pp["resolution"], "crop": pp["crop"], "min_side": pp["min_side"]}
+
+
+def get_data_outputs():
+    return get_shard_files() + ["results/data/stats.json", "results/data/manifest.tsv"]
+
+
+def get_final_outputs():
+    return get_data_outputs()
