@@ -2,6 +2,8 @@
 # workflow/rules/, logic in the facegan package (src/facegan/).
 from snakemake.utils import min_version, validate
 
+from facegan.config import check_config
+
 
 min_version("9.0")
 
@@ -9,6 +11,7 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+check_config(config, workflow.source_path("workflow/schemas/config.schema.yaml"))
 validate(config, "workflow/schemas/config.schema.yaml")
 
 

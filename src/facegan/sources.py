@@ -103,13 +103,33 @@ def fetch_local(path: str | Path, out_dir: Path) -> dict:
     return {"kind": "archive", "path": str(src.resolve()), "bytes": src.stat().st_size}
 
 
-def kaggle_credentials_present(env: os._Environ | dict | None = None) -> bool:
-    """Whether any credential the kaggle package accepts is present (checked without importing it)."""
+def kaggle_credentials_present(env: os._Environ | dict | None = None, home: Path | None = None) -> bool:
+    """Whether any credential that kaggle 2.x accepts is present, checked without importing it.
+
+    Mirrors ``KaggleApi.authenticate`` (kaggle 2.2): an access token (``KAGGLE_API_TOKEN``, or
+    ``~/.kaggle/access_token[.txt]``), a legacy key (``KAGGLE_USERNAME`` + ``KAGGLE_KEY``, or
+    ``kaggle.json`` in ``KAGGLE_CONFIG_DIR``, ``~/.kaggle`` or ``~/.config/kaggle``), or the OAuth
+    file ``~/.kaggle/credentials.json`` written by ``kaggle auth login``.
+    """
     env = os.environ if env is None else env
+    home = Path(home or Path.home())
     if env.get("KAGGLE_API_TOKEN") or (env.get("KAGGLE_USERNAME") and env.get("KAGGLE_KEY")):
         return True
-    folder = Path(env.get("KAGGLE_CONFIG_DIR") or Path.home() / ".kaggle")
-    return (folder / "kaggle.json").is_file() or (folder / "access_token").is_file()
+    config_dirs = [Path(env["KAGGLE_CONFIG_DIR"])] if env.get("KAGGLE_CONFIG_DIR") else [
+        home / ".kaggle", Path(env.get("XDG_CONFIG_HOME") or home / ".config") / "kaggle"]
+    files = [d / "kaggle.json" for d in config_dirs] + [
+        home / ".kaggle" / name for name in ("access_token", "access_token.txt", "credentials.json")]
+    return any(f.is_file() for f in files)
+
+
+def unpack_downloads(download_dir: Path, out_dir: Path) -> list[str]:
+    """Unpack every archive that ``kaggle.api.dataset_download_files`` left in ``download_dir``."""
+    archives = sorted(p for p in Path(download_dir).iterdir() if is_archive(p))
+    if not archives:
+        raise SourceError(f"the kaggle download produced no archive in {download_dir}")
+    for archive in archives:
+        unpack_archive(archive, out_dir)
+    return [a.name for a in archives]
 
 
 def fetch_kaggle(slug: str, out_dir: Path) -> dict:
@@ -119,12 +139,17 @@ def fetch_kaggle(slug: str, out_dir: Path) -> dict:
     shutil.rmtree(download_dir, ignore_errors=True)
     download_dir.mkdir(parents=True)
     try:
-        # The kaggle package authenticates when imported and may call exit(1): import it here only,
-        # and catch SystemExit too.
+        # The kaggle package authenticates when imported and (depending on the version) raises,
+        # calls exit(1) or swallows the failure: import it here only, catch SystemExit too, and
+        # check that it really authenticated.
         try:
             from kaggle import api  # noqa: PLC0415
         except (Exception, SystemExit) as exc:
             raise KaggleCredentialsError(f"the kaggle package rejected the credentials ({exc!r}).\n{KAGGLE_HELP}") from exc
+        if getattr(api, "_authenticated", True) is False:
+            raise KaggleCredentialsError(
+                f"the kaggle package found credentials but could not authenticate with them (an access token is "
+                f"checked online: is the network reachable, is the token valid?).\n{KAGGLE_HELP}")
         log.info("downloading kaggle data set %s (CelebA is ~1.4 GB)", slug)
         try:
             api.dataset_download_files(slug, path=str(download_dir), unzip=False, quiet=False)
@@ -133,12 +158,8 @@ def fetch_kaggle(slug: str, out_dir: Path) -> dict:
                 f"downloading kaggle data set {slug!r} failed: {exc!r}. Check the slug "
                 f"(owner/dataset), your network connection and that your credentials are valid."
             ) from exc
-        archives = sorted(p for p in download_dir.iterdir() if is_archive(p))
-        if not archives:
-            raise SourceError(f"kaggle download of {slug!r} produced no archive in {download_dir}")
-        for archive in archives:
-            unpack_archive(archive, out_dir)
-        return {"kind": "kaggle", "slug": slug, "archives": [a.name for a in archives]}
+        names = unpack_downloads(download_dir, out_dir)
+        return {"kind": "kaggle", "slug": slug, "archives": names}
     finally:
         shutil.rmtree(download_dir, ignore_errors=True)
 
