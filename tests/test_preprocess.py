@@ -107,8 +107,9 @@ def test_libjpeg_turbo_path_matches_pil_decoding(tmp_path, resolution):
         ref = np.asarray(img.convert("RGB").resize((resolution,) * 2, RESAMPLE, box=(9, 29, 169, 189)), float)
     # At 32 from a 160 crop libjpeg decodes at 1/4 scale (a DCT-domain downsample, a slightly
     # different filter); at 64 and 128 it decodes at full size and only the fast IDCT differs.
-    tolerance = 2.5 if resolution == 32 else 1.0
-    assert np.abs(ours - ref).mean() < tolerance and np.abs(ours - ref).max() < 24
+    # The test image has a hard 255->0 edge, where two filters can differ a lot in a pixel or two.
+    mean_tol, max_tol = (2.5, 64) if resolution == 32 else (1.0, 24)
+    assert np.abs(ours - ref).mean() < mean_tol and np.abs(ours - ref).max() < max_tol
 
 
 def test_shard_is_written_atomically_on_failure(tmp_path, monkeypatch):
