@@ -71,3 +71,56 @@ def run_snakemake(workdir: Path, config: dict | None, *args: str, check: bool = 
 @pytest.fixture
 def celeba_zip(tmp_path) -> Path:
     return write_celeba_zip(tmp_path / "celeba-dataset.zip")
+
+
+def build_tiny_shards(root: Path, count: int = 96, shards: int = 2, resolution: int = 32) -> dict:
+    """The data stage's functions run directly (no Snakemake): synthetic faces -> shards + stats.json."""
+    import json
+
+    from facegan.datastats import collect
+    from facegan.index import build_index
+    from facegan.preprocess import PreprocessOptions, write_shard
+    from facegan.sources import fetch
+
+    raw = fetch("synthetic", root / "resources" / "tiny", synthetic_count=count, seed=0)
+    entries, counts = build_index(raw, shards=shards)
+    files, reports = [], []
+    for s in range(shards):
+        out = root / "results" / "data" / "shards" / f"train-{s:05d}-of-{shards:05d}.tfrecord"
+        rep = write_shard([e for e in entries if e.shard == s], s, out, PreprocessOptions(resolution, 160))
+        files.append(str(out))
+        reports.append(rep.to_json())
+    stats_path = root / "results" / "data" / "stats.json"
+    collect(counts, reports, {"resolution": resolution}, root / "results/data/manifest.tsv", stats_path)
+    return {"files": files, "stats": str(stats_path), "stats_json": json.loads(stats_path.read_text())}
+
+
+@pytest.fixture(scope="session")
+def tiny_shards(tmp_path_factory) -> dict:
+    return build_tiny_shards(tmp_path_factory.mktemp("tiny_data"))
+
+
+TINY_TRAIN = {"architecture": "dcgan", "latent_dim": 16, "width": 8, "resolution": 32, "seed": 0, "epochs": 2,
+              "batch_size": 16, "shuffle_buffer": 64}
+
+
+def run_training(workdir: Path, data: dict, timeout: int = 600, check: bool = True, **options):
+    """Run facegan.steps.train in a fresh process (device setup must precede TensorFlow's start)."""
+    import json
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    args = {"shard_files": data["files"], "stats_path": data["stats"], "out_dir": str(workdir / "train"),
+            "state_dir": str(workdir / "train_state"), "options": {**TINY_TRAIN, **options}}
+    (workdir / "args.json").write_text(json.dumps(args))
+    code = ("import json, sys; from facegan.steps import train; "
+            f"train(**json.load(open({str(workdir / 'args.json')!r})), log_file={str(workdir / 'train.log')!r})")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"training failed ({proc.returncode}):\n{proc.stderr[-6000:]}")
+    return proc
+
+
+def generator_weights(path: Path) -> list:
+    import keras
+
+    return [w for w in keras.models.load_model(path).get_weights()]

@@ -1,5 +1,9 @@
 import numpy as np
 import pytest
+import tensorflow as tf
+
+# Training runs with op determinism on; the reader must work under it.
+tf.config.experimental.enable_op_determinism()
 
 from facegan.index import Entry
 from facegan.preprocess import PreprocessOptions, write_shard
@@ -60,3 +64,8 @@ def test_order_is_seeded_and_each_epoch_reshuffles(shards):
     assert two[:30] != two[30:] and sorted(two[30:]) == list(range(30))
     # Resuming at epoch 1 yields exactly the second epoch of an uninterrupted run.
     assert order(1, first_epoch=1) == two[30:]
+
+
+def test_epochs_none_repeats_forever(shards):
+    ds = make_dataset(shards, 32, batch_size=10, seed=0, epochs=None)
+    assert len(list(ds.take(7))) == 7  # 3 batches per epoch: spans three epochs

@@ -17,3 +17,4 @@ def setup_logging(log_file: str | Path | None = None, level: int = logging.INFO)
         handlers.append(logging.FileHandler(log_file, mode="w"))
     logging.basicConfig(level=level, format=FORMAT, handlers=handlers, force=True)
     logging.captureWarnings(True)
+    logging.getLogger("absl").setLevel(logging.WARNING)  # one INFO line per checkpoint save otherwise

@@ -1,8 +1,10 @@
 """Reading the preprocessed shards back as a ``tf.data.Dataset`` of float images in [-1, 1].
 
-The order of every epoch is a pure function of ``(seed, epoch)``: each epoch shuffles the shard
-list and a record buffer with seeds derived from both, so a run resumed at epoch ``k`` sees
-exactly the batches an uninterrupted run would have seen from epoch ``k`` on. Records are batched
+The order of every epoch is a pure function of ``(seed, epoch)``, so a run resumed at epoch ``k``
+sees exactly the batches an uninterrupted run would have seen from epoch ``k`` on. Each epoch
+permutes the shard list, interleaves records from up to 8 shards, and permutes consecutive blocks
+of ``shuffle_buffer`` records, all with stateless shuffles seeded from ``(seed, epoch, block)``
+(``Dataset.shuffle`` cannot take a per-epoch tensor seed under op determinism). Records are batched
 before parsing (one vectorised ``parse_example`` per batch instead of one call per image).
 """
 
@@ -39,12 +41,14 @@ def decode_batch(serialized: tf.Tensor, resolution: int) -> tf.Tensor:
 def _epoch(files: tf.Tensor, epoch: tf.Tensor, seed: int, batch_size: int, resolution: int,
            shuffle_buffer: int, drop_remainder: bool, cycle_length: int) -> tf.data.Dataset:
     epoch_seed = tf.cast(seed, tf.int64) * _EPOCH_STRIDE + tf.cast(epoch, tf.int64)
-    ds = tf.data.Dataset.from_tensor_slices(files)
-    ds = ds.shuffle(tf.size(files, out_type=tf.int64), seed=epoch_seed)
+    order = tf.random.experimental.stateless_shuffle(files, seed=tf.stack([epoch_seed, tf.constant(-1, tf.int64)]))
+    ds = tf.data.Dataset.from_tensor_slices(order)
     ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=cycle_length, block_length=1,
                        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if shuffle_buffer > 1:
-        ds = ds.shuffle(shuffle_buffer, seed=epoch_seed + 1)
+        ds = ds.batch(shuffle_buffer).enumerate().flat_map(
+            lambda block, records: tf.data.Dataset.from_tensor_slices(
+                tf.random.experimental.stateless_shuffle(records, seed=tf.stack([epoch_seed, block]))))
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     return ds.map(lambda s: decode_batch(s, resolution), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
@@ -62,7 +66,7 @@ def make_dataset(files: Sequence[str], resolution: int, batch_size: int, seed: i
         raise ValueError("make_dataset needs at least one shard file")
     files_t = tf.constant(list(files))
     cycle = min(len(files), 8)
-    epochs_ds = tf.data.Dataset.range(first_epoch, None if epochs is None else first_epoch + epochs)
+    epochs_ds = tf.data.Dataset.range(first_epoch, 2**62 if epochs is None else first_epoch + epochs)
     ds = epochs_ds.flat_map(lambda e: _epoch(files_t, e, seed, batch_size, resolution, shuffle_buffer,
                                              drop_remainder, cycle))
     options = tf.data.Options()

@@ -69,3 +69,12 @@ def data_stats(counts_path: str, report_paths: list[str], manifest_path: str, st
     counts = json.loads(Path(counts_path).read_text())
     reports = [json.loads(Path(p).read_text()) for p in report_paths]
     collect(counts, reports, settings, manifest_path, stats_path)
+
+
+@step
+def train(shard_files: list[str], stats_path: str, out_dir: str, state_dir: str, options: dict,
+          resolved_config: dict | None = None) -> None:
+    from facegan.training import TrainOptions, train as run_training
+
+    run_training(list(shard_files), stats_path, TrainOptions(**options), out_dir=out_dir, state_dir=state_dir,
+                 resolved_config=resolved_config)

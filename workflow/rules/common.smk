@@ -45,5 +45,28 @@ def get_data_outputs():
     return get_shard_files() + ["results/data/stats.json", "results/data/manifest.tsv"]
 
 
+TRAIN_STATE_DIR = "results/train_state"
+
+
+def get_train_options():
+    """The keys training reads (model, resolution, seed, train.*): changing any other key never retrains."""
+    return {
+        **config["model"],
+        "resolution": config["preprocess"]["resolution"],
+        "seed": config["seed"],
+        **config["train"],
+    }
+
+
+def get_train_outputs():
+    return [
+        "results/train/generator.keras",
+        "results/train/generator.h5",
+        "results/train/discriminator.keras",
+        "results/train/history.csv",
+        "results/train/training_options.json",
+    ]
+
+
 def get_final_outputs():
-    return get_data_outputs()
+    return get_data_outputs() + get_train_outputs()

@@ -1,0 +1,82 @@
+"""Choosing devices and the distribution strategy for training.
+
+* ``gpus: N`` with GPUs visible -> ``MirroredStrategy`` over the first N (memory growth on), or one
+  GPU without mirroring. ``CUDA_VISIBLE_DEVICES`` (set by SLURM or facegan's GPU locks) decides
+  which cards are visible at all.
+* no GPU visible -> the CPU, said plainly in the log. ``cpu_replicas: K > 1`` splits the CPU into K
+  logical devices and mirrors over them, so the multi-replica code path runs without a GPU (the
+  logical devices share one thread pool: a test path, not a speed-up).
+
+Everything here must run before TensorFlow initialises its runtime (the first op), because logical
+devices and thread pools cannot be changed afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import tensorflow as tf
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DeviceSetup:
+    strategy: tf.distribute.Strategy
+    kind: str  # "gpu" or "cpu"
+    devices: list[str]
+    requested_gpus: int
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def replicas(self) -> int:
+        return self.strategy.num_replicas_in_sync
+
+    def describe(self) -> dict:
+        return {"kind": self.kind, "devices": self.devices, "replicas": self.replicas,
+                "requested_gpus": self.requested_gpus, "notes": self.notes}
+
+
+def setup_devices(gpus: int = 0, cpu_replicas: int = 1, threads: int | None = None) -> DeviceSetup:
+    if threads:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(min(threads, 2))
+    physical = tf.config.list_physical_devices("GPU")
+    notes = []
+    if gpus > 0 and physical:
+        use = physical[:gpus]
+        if len(use) < gpus:
+            notes.append(f"train.gpus is {gpus} but only {len(use)} GPU(s) are visible: using {len(use)}")
+        tf.config.set_visible_devices(use, "GPU")
+        for gpu in use:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        names = [f"/gpu:{i}" for i in range(len(use))]
+        strategy = tf.distribute.MirroredStrategy(names) if len(use) > 1 else tf.distribute.OneDeviceStrategy(names[0])
+        setup = DeviceSetup(strategy, "gpu", names, gpus, notes)
+    else:
+        if gpus > 0:
+            notes.append(f"train.gpus is {gpus} but no GPU is visible to TensorFlow: training on the CPU")
+        if physical:
+            tf.config.set_visible_devices([], "GPU")  # gpus: 0 means CPU even where GPUs exist
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        if cpu_replicas > 1:
+            tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * cpu_replicas)
+            names = [f"/cpu:{i}" for i in range(cpu_replicas)]
+            # NCCL is GPU-only: reduce through one device.
+            strategy = tf.distribute.MirroredStrategy(names, cross_device_ops=tf.distribute.ReductionToOneDevice())
+        else:
+            names = ["/cpu:0"]
+            strategy = tf.distribute.get_strategy()
+        setup = DeviceSetup(strategy, "cpu", names, gpus, notes)
+    for note in notes:
+        log.warning("%s", note)
+    log.info("training on %s: %d replica(s) %s", setup.kind.upper(), setup.replicas, ", ".join(setup.devices))
+    return setup
+
+
+def precision_policy(mixed_precision: bool, kind: str) -> str:
+    """The Keras dtype policy: float32, or mixed_float16 on GPU / mixed_bfloat16 on CPU."""
+    if not mixed_precision:
+        return "float32"
+    return "mixed_float16" if kind == "gpu" else "mixed_bfloat16"

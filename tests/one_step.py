@@ -1,0 +1,31 @@
+"""One GAN step on a fixed global batch with K logical CPU replicas; saves weights (used by test_distributed)."""
+
+import sys
+
+import numpy as np
+
+from facegan.devices import setup_devices
+
+replicas, out, arch = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+setup = setup_devices(0, replicas)
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from facegan.gan import GAN, make_optimizer  # noqa: E402
+from facegan.models import build_models  # noqa: E402
+
+keras.utils.set_random_seed(0)
+tf.config.experimental.enable_op_determinism()
+with setup.strategy.scope():
+    g, d = build_models(arch, 32, 16, 8, synchronized_bn=replicas > 1)
+    d_opt, g_opt = make_optimizer(2e-4, 0.5, "float32"), make_optimizer(2e-4, 0.5, "float32")
+    d_opt.build(d.trainable_variables)
+    g_opt.build(g.trainable_variables)
+    gan = GAN(g, d, 16, seed=0)
+    gan.compile(d_optimizer=d_opt, g_optimizer=g_opt, jit_compile=False)
+initial = [w.copy() for w in g.get_weights() + d.get_weights()]
+x = np.random.default_rng(1).uniform(-1, 1, (16, 32, 32, 3)).astype("float32")
+history = gan.fit(tf.data.Dataset.from_tensor_slices(x).batch(16), epochs=1, verbose=0, shuffle=False)
+np.savez(out, replicas=setup.replicas, d_loss=history.history["d_loss"][-1],
+         **{f"init{i}": w for i, w in enumerate(initial)},
+         **{f"w{i}": w for i, w in enumerate(g.get_weights() + d.get_weights())})

@@ -1,0 +1,49 @@
+import keras
+import numpy as np
+import pytest
+
+from facegan.models import build_models, trainable_params
+
+
+def test_canonical_dcgan_parameter_counts_match_the_pytorch_tutorial():
+    g, d = build_models("dcgan", 64, 100, 64)
+    assert trainable_params(g) == 3_576_704
+    assert trainable_params(d) == 2_765_568
+
+
+@pytest.mark.parametrize("architecture", ["dcgan", "seed"])
+@pytest.mark.parametrize("resolution", [32, 64, 128])
+def test_shapes(architecture, resolution):
+    g, d = build_models(architecture, resolution, 20, 4)
+    assert g.output_shape == (None, resolution, resolution, 3)
+    assert d.output_shape == (None, 1)
+    out = g(np.zeros((2, 20), np.float32), training=False)
+    assert np.all(np.abs(np.asarray(out)) <= 1.0)
+
+
+def test_width_scales_every_layer():
+    g1, _ = build_models("dcgan", 64, 100, 32)
+    g2, _ = build_models("dcgan", 64, 100, 64)
+    # Every layer but the latent input scales, so parameters grow by a bit less than 4x.
+    assert 3.0 < trainable_params(g2) / trainable_params(g1) < 4.0
+
+
+def test_seed_discriminator_has_dropout_0_3_and_no_batchnorm():
+    _, d = build_models("seed", 64, 100, 16)
+    rates = [layer.rate for layer in d.layers if isinstance(layer, keras.layers.Dropout)]
+    assert rates and all(r == 0.3 for r in rates)
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in d.layers)
+
+
+def test_outputs_stay_float32_under_mixed_precision():
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        g, d = build_models("dcgan", 32, 10, 4)
+        assert g.output.dtype == "float32" and d.output.dtype == "float32"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_bad_resolution_is_rejected():
+    with pytest.raises(ValueError, match="power of two"):
+        build_models("dcgan", 48, 10, 4)

@@ -1,0 +1,27 @@
+# Training stage: one job, on the GPUs it asks for (or the CPU). Checkpoints live in
+# results/train_state/, which is not an output, so a rerun resumes instead of starting over.
+
+
+rule train:
+    input:
+        shards=get_shard_files(),
+        stats="results/data/stats.json",
+    output:
+        generator="results/train/generator.keras",
+        generator_h5="results/train/generator.h5",
+        discriminator="results/train/discriminator.keras",
+        history="results/train/history.csv",
+        progress=directory("results/train/progress"),
+        options="results/train/training_options.json",
+    params:
+        options=get_train_options(),
+        state_dir=TRAIN_STATE_DIR,
+    resources:
+        gpu=config["train"]["gpus"],
+    threads: workflow.cores
+    log:
+        "logs/train.log",
+    conda:
+        "../envs/facegan.yaml"
+    script:
+        "../scripts/train.py"
