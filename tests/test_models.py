@@ -47,3 +47,13 @@ def test_outputs_stay_float32_under_mixed_precision():
 def test_bad_resolution_is_rejected():
     with pytest.raises(ValueError, match="power of two"):
         build_models("dcgan", 48, 10, 4)
+
+
+def test_flops_of_the_canonical_dcgan_step():
+    from facegan.flops import forward_flops, gan_step_flops_per_image
+
+    g, d = build_models("dcgan", 64, 100, 64)
+    # G: 1x1->4x4 projection 0.82M + three 33.55M transposed convs + 3.15M to RGB (multiply-adds).
+    assert forward_flops(g) == 2 * (100 * 512 * 16 + 3 * 33_554_432 + 1024 * 16 * 64 * 3)
+    # 2.08 GFLOP per image per step (the planning notes rounded it to 2.07).
+    assert gan_step_flops_per_image(g, d) == 2_081_210_368

@@ -78,3 +78,53 @@ def train(shard_files: list[str], stats_path: str, out_dir: str, state_dir: str,
 
     run_training(list(shard_files), stats_path, TrainOptions(**options), out_dir=out_dir, state_dir=state_dir,
                  resolved_config=resolved_config)
+
+
+def _cpu_only() -> None:
+    """Export and evaluation never take a GPU from training: hide them before TensorFlow starts."""
+    import os
+
+    os.environ["CUDA_VISIBLE_DEVICES"] = ""
+
+
+@step
+def export(kind: str, generator: str = "", outputs: dict | None = None, **params) -> None:
+    """One export picture: ``kind`` is the rule name (sample, grid, progress_gif, plot_losses, interpolate, compare)."""
+    _cpu_only()
+    from facegan import export as ex
+
+    out = outputs or {}
+    if kind == "plot_losses":
+        ex.plot_losses(params["history"], out["png"])
+    elif kind == "progress_gif":
+        ex.progress_gif(params["progress_dir"], out["gif"], out["png"], params["fps"])
+    else:
+        g = ex.load_generator(generator)
+        if kind == "sample":
+            ex.write_samples(g, out["dir"], params["n"], params["seed"])
+        elif kind == "grid":
+            ex.write_grid(g, out["png"], params["rows"], params["cols"], params["seed"])
+        elif kind == "interpolate":
+            ex.interpolation(g, out["png"], out["gif"], params["steps"], params["rows"], params["seed"])
+        elif kind == "compare":
+            ex.real_vs_fake(g, params["shards"], params["resolution"], out["png"], params["n"], params["seed"])
+        else:
+            raise ValueError(f"unknown export kind {kind!r}")
+
+
+@step
+def real_stats(shard_files: list[str], stats_path: str, out_npz: str, resolution: int, images: int, seed: int,
+               inception_weights: str = "") -> None:
+    _cpu_only()
+    from facegan.evaluation import compute_real_stats
+
+    compute_real_stats(list(shard_files), stats_path, resolution, images, seed, out_npz, inception_weights)
+
+
+@step
+def evaluate(generator: str, training_options: str, real_stats_path: str, out_json: str, images: int, seed: int,
+             inception_weights: str = "") -> None:
+    _cpu_only()
+    from facegan.evaluation import evaluate as run
+
+    run(generator, training_options, real_stats_path, images, seed, out_json, inception_weights)

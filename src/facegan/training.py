@@ -227,6 +227,25 @@ def export_models(opts: TrainOptions, generator, discriminator, out_dir: Path) -
     return paths
 
 
+def build_gan(opts: TrainOptions, setup, policy: str):
+    """The compiled GAN exactly as ``train`` uses it (call inside ``setup.strategy.scope()``)."""
+    from facegan.gan import GAN, make_optimizer
+    from facegan.models import build_models
+
+    generator, discriminator = build_models(opts.architecture, opts.resolution, opts.latent_dim, opts.width,
+                                            synchronized_bn=setup.replicas > 1)
+    d_opt = make_optimizer(opts.lr, opts.beta_1, policy)
+    g_opt = make_optimizer(opts.lr, opts.beta_1, policy)
+    # Build the optimizers' slots inside the scope before the first traced step (under
+    # MirroredStrategy, lazily created slots fail with "You must feed a value for placeholder").
+    d_opt.build(discriminator.trainable_variables)
+    g_opt.build(generator.trainable_variables)
+    gan = GAN(generator, discriminator, opts.latent_dim, seed=opts.seed, label_smoothing=opts.label_smoothing)
+    # XLA is slower on CPU and fails across logical CPU devices; Keras's "auto" is right on GPU.
+    gan.compile(d_optimizer=d_opt, g_optimizer=g_opt, jit_compile=False if setup.kind == "cpu" else "auto")
+    return gan
+
+
 def train(shard_files: list[str], stats_path: str | Path, opts: TrainOptions, out_dir: str | Path = "results/train",
           state_dir: str | Path = "results/train_state", resolved_config: dict | None = None) -> dict:
     """Train (or resume) and write the outputs under ``out_dir``; returns training_options.json's content."""
@@ -236,8 +255,6 @@ def train(shard_files: list[str], stats_path: str | Path, opts: TrainOptions, ou
     import keras
     import tensorflow as tf
 
-    from facegan.gan import GAN, make_optimizer
-    from facegan.models import build_models
     from facegan.reader import make_dataset
 
     out_dir = Path(out_dir)
@@ -259,19 +276,9 @@ def train(shard_files: list[str], stats_path: str | Path, opts: TrainOptions, ou
 
     state = TrainingState(state_dir, opts.fingerprint(stats["dataset_sha256"]))
     state.prepare()
-    multi = setup.replicas > 1
     with setup.strategy.scope():
-        generator, discriminator = build_models(opts.architecture, opts.resolution, opts.latent_dim, opts.width,
-                                                synchronized_bn=multi)
-        d_opt = make_optimizer(opts.lr, opts.beta_1, policy)
-        g_opt = make_optimizer(opts.lr, opts.beta_1, policy)
-        # Build the optimizers' slots inside the scope before the first traced step (under
-        # MirroredStrategy, lazily created slots fail with "You must feed a value for placeholder").
-        d_opt.build(discriminator.trainable_variables)
-        g_opt.build(generator.trainable_variables)
-        gan = GAN(generator, discriminator, opts.latent_dim, seed=opts.seed, label_smoothing=opts.label_smoothing)
-        # XLA is slower on CPU and fails across logical CPU devices; Keras's "auto" is right on GPU.
-        gan.compile(d_optimizer=d_opt, g_optimizer=g_opt, jit_compile=False if setup.kind == "cpu" else "auto")
+        gan = build_gan(opts, setup, policy)
+        generator, discriminator, d_opt, g_opt = gan.generator, gan.discriminator, gan.d_optimizer, gan.g_optimizer
         ckpt = tf.train.Checkpoint(generator=generator, discriminator=discriminator, d_optimizer=d_opt,
                                    g_optimizer=g_opt, epoch=tf.Variable(0, dtype=tf.int64),
                                    step_in_epoch=tf.Variable(0, dtype=tf.int64))

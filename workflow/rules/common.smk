@@ -68,5 +68,23 @@ def get_train_outputs():
     ]
 
 
+def get_export_outputs():
+    return [
+        "results/export/samples",
+        "results/export/grid.png",
+        "results/export/progress.gif",
+        "results/export/progress.png",
+        "results/export/losses.png",
+        "results/export/interpolation.png",
+        "results/export/interpolation.gif",
+        "results/export/real_vs_fake.png",
+    ]
+
+
 def get_final_outputs():
-    return get_data_outputs() + get_train_outputs()
+    return (
+        get_data_outputs()
+        + get_train_outputs()
+        + get_export_outputs()
+        + ["results/eval/metrics.json"]
+    )

@@ -1,0 +1,117 @@
+"""The ``real_stats`` and ``evaluate`` steps.
+
+``real_stats`` reads images from the shards once per data set and stores what the metrics need of
+them (SWD descriptors per level; Inception mean, covariance and features when the weights exist) in
+``results/eval/real_stats.npz``. Its rule depends only on the shards and the evaluate keys, so
+retraining reruns ``evaluate`` alone, which generates the same number of faces and compares.
+
+``metrics.json`` also holds the SWD of an untrained generator of the same architecture (seeded
+initialisation), so progress reads as a ratio: ``swd_ratio`` = trained / untrained (lower is better).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from facegan import metrics
+from facegan.errors import FaceganError
+
+log = logging.getLogger(__name__)
+
+REAL_SEED_OFFSET, FAKE_SEED_OFFSET = 101, 202
+
+
+def read_real_images(shard_files: list[str], resolution: int, n: int, seed: int) -> np.ndarray:
+    from facegan.images import to_uint8
+    from facegan.reader import make_dataset
+
+    batches, got = [], 0
+    for batch in make_dataset(shard_files, resolution, 256, seed=seed, drop_remainder=False):
+        batches.append(to_uint8(np.asarray(batch)))
+        got += len(batches[-1])
+        if got >= n:
+            break
+    images = np.concatenate(batches)[:n]
+    if len(images) < n:
+        raise FaceganError(f"evaluate.images is {n} but the shards hold only {len(images)} images; lower it")
+    return images
+
+
+def compute_real_stats(shard_files: list[str], stats_path: str, resolution: int, n: int, seed: int,
+                       out_npz: str | Path, inception_weights: str = "") -> dict:
+    dataset_sha = json.loads(Path(stats_path).read_text())["dataset_sha256"]
+    real = read_real_images(shard_files, resolution, n, seed)
+    desc = metrics.swd_descriptors(real, seed + REAL_SEED_OFFSET)
+    arrays = {f"swd_{res}": d for res, d in desc.items()}
+    weights = metrics.inception_weights_path(inception_weights)
+    if weights:
+        feats = metrics.inception_features(metrics.inception_model(weights), real)
+        arrays.update(inception_mu=feats.mean(0), inception_sigma=np.cov(feats, rowvar=False), inception_feats=feats)
+    else:
+        log.warning("%s", metrics.missing_weights_message(inception_weights))
+    meta = {"dataset_sha256": dataset_sha, "images": n, "resolution": resolution, "seed": seed,
+            "inception": str(weights) if weights else None}
+    Path(out_npz).parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(str(out_npz) + ".part.npz")
+    np.savez(tmp, meta=json.dumps(meta), **arrays)
+    tmp.replace(out_npz)
+    log.info("real statistics of %d images (%s) -> %s", n, ", ".join(sorted(arrays)), out_npz)
+    return meta
+
+
+def _swd_of(generator, n: int, seed: int, real_desc: dict) -> dict:
+    from facegan.export import generate, latent_dim, noise
+
+    fake = generate(generator, noise(n, latent_dim(generator), seed + FAKE_SEED_OFFSET))
+    return metrics.swd(real_desc, metrics.swd_descriptors(fake, seed + FAKE_SEED_OFFSET), seed=seed), fake
+
+
+def evaluate(generator_path: str, training_options_path: str, real_stats_path: str, n: int, seed: int,
+             out_json: str | Path, inception_weights: str = "") -> dict:
+    import keras
+
+    from facegan.export import load_generator
+    from facegan.models import build_models
+
+    stats = np.load(real_stats_path)
+    meta = json.loads(str(stats["meta"]))
+    if meta["images"] != n:
+        raise FaceganError(f"{real_stats_path} holds {meta['images']} images but evaluate.images is {n}")
+    real_desc = {int(k.split("_")[1]): stats[k] for k in stats.files if k.startswith("swd_")}
+    generator = load_generator(generator_path)
+    trained, fake = _swd_of(generator, n, seed, real_desc)
+
+    model = json.loads(Path(training_options_path).read_text())["train_options"]
+    keras.utils.set_random_seed(seed)
+    untrained_g, _ = build_models(model["architecture"], model["resolution"], model["latent_dim"], model["width"])
+    untrained, _ = _swd_of(untrained_g, n, seed, real_desc)
+
+    result = {"images": n, "resolution": meta["resolution"], "dataset_sha256": meta["dataset_sha256"],
+              "generator": str(generator_path), "swd": trained, "swd_untrained": untrained,
+              "swd_ratio": trained["SWDx1e3_avg"] / untrained["SWDx1e3_avg"],
+              "swd_note": (f"Karras et al. 2018 SWD (x1e3) on {n} real vs {n} generated images, "
+                           f"{metrics.NHOODS_PER_IMAGE} descriptors per image and level; the paper used 16384 images")}
+    if "inception_mu" in stats.files:
+        weights = metrics.inception_weights_path(inception_weights)
+        if weights is None:
+            raise FaceganError(f"{real_stats_path} has Inception statistics but the weights are gone: "
+                               + metrics.missing_weights_message(inception_weights))
+        feats = metrics.inception_features(metrics.inception_model(weights), fake)
+        result["fid"] = metrics.frechet_distance(stats["inception_mu"], stats["inception_sigma"], feats.mean(0),
+                                                 np.cov(feats, rowvar=False))
+        result["kid"], result["kid_std"] = metrics.kid(stats["inception_feats"], feats, seed=seed)
+        result["fid_note"] = ("keras.applications.InceptionV3 pool features: tracks progress, not comparable with "
+                              "papers' FID (2015 Inception graph, 50k samples)")
+    else:
+        result["fid"] = result["kid"] = None
+        result["fid_note"] = metrics.missing_weights_message(inception_weights)
+        log.warning("%s", result["fid_note"])
+    Path(out_json).parent.mkdir(parents=True, exist_ok=True)
+    Path(out_json).write_text(json.dumps(result, indent=2) + "\n")
+    log.info("SWD avg x1e3: trained %.2f, untrained %.2f (ratio %.3f)", trained["SWDx1e3_avg"],
+             untrained["SWDx1e3_avg"], result["swd_ratio"])
+    return result

@@ -1,0 +1,185 @@
+"""Pictures made from a trained generator: samples, grid, progress GIF, losses, interpolation, real vs fake.
+
+Every function takes plain paths, so the export rules, the command line (``facegan generate``,
+``facegan grid``) and a notebook all call the same code. Noise comes from ``numpy``'s generator
+seeded by the caller, so the same seed gives the same faces with any backend or device. Images are
+generated with ``training=False`` (BatchNorm's moving statistics) in batches.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from facegan.images import grid, save_png, to_uint8, upscale
+
+log = logging.getLogger(__name__)
+
+MIN_SHEET_SIDE = 512  # small faces are upscaled (nearest neighbour) until a sheet is at least this big
+
+
+def load_generator(path: str | Path):
+    """A generator saved as ``.keras`` or ``.h5`` (the notebooks' format)."""
+    import keras
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no generator at {path}; train one first (snakemake train)")
+    return keras.models.load_model(path, compile=False)
+
+
+def latent_dim(generator) -> int:
+    return int(generator.input_shape[-1])
+
+
+def noise(n: int, dim: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
+
+
+def generate(generator, z: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """uint8 images ``(n, H, W, 3)`` for the latent vectors ``z``."""
+    out = [to_uint8(generator(z[i:i + batch_size], training=False)) for i in range(0, len(z), batch_size)]
+    return np.concatenate(out) if out else np.zeros((0,) + tuple(generator.output_shape[1:]), np.uint8)
+
+
+def write_samples(generator, out_dir: str | Path, n: int, seed: int) -> list[Path]:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    images = generate(generator, noise(n, latent_dim(generator), seed))
+    paths = []
+    for i, img in enumerate(images):
+        path = out_dir / f"sample_{i:05d}.png"
+        save_png(img, path)
+        paths.append(path)
+    log.info("wrote %d samples to %s", n, out_dir)
+    return paths
+
+
+def write_grid(generator, out: str | Path, rows: int, cols: int, seed: int) -> np.ndarray:
+    images = generate(generator, noise(rows * cols, latent_dim(generator), seed))
+    sheet = upscale(grid(images, rows, cols), MIN_SHEET_SIDE)
+    save_png(sheet, out)
+    return sheet
+
+
+def _font(size: int):
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1 has only the tiny bitmap font
+        return ImageFont.load_default()
+
+
+def label_banner(image: np.ndarray, text: str, height: int | None = None) -> np.ndarray:
+    """``image`` with a white banner on top holding ``text`` (never drawn over the faces)."""
+    height = height or max(24, image.shape[1] // 18)
+    banner = Image.new("RGB", (image.shape[1], height), "white")
+    draw = ImageDraw.Draw(banner)
+    font = _font(int(height * 0.7))
+    box = draw.textbbox((0, 0), text, font=font)
+    draw.text(((image.shape[1] - (box[2] - box[0])) // 2, (height - (box[3] - box[1])) // 2 - box[1]), text,
+              fill="black", font=font)
+    return np.concatenate([np.asarray(banner), image], axis=0)
+
+
+def save_gif(frames: list[np.ndarray], out: str | Path, fps: float, hold_last: int = 1) -> None:
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pil = [Image.fromarray(f) for f in frames]
+    durations = [int(round(1000 / fps))] * len(pil)
+    durations[-1] *= hold_last
+    tmp = out.with_name(out.name + ".part")
+    pil[0].save(tmp, format="GIF", save_all=True, append_images=pil[1:], duration=durations, loop=0,
+                optimize=False, disposal=1)
+    tmp.replace(out)
+
+
+def progress_gif(progress_dir: str | Path, out_gif: str | Path, out_png: str | Path, fps: float) -> int:
+    """An animated GIF of the per-epoch grids with epoch labels, and its last frame as PNG."""
+    pngs = sorted(Path(progress_dir).glob("epoch_*.png"))
+    if not pngs:
+        raise FileNotFoundError(f"no epoch_*.png grids in {progress_dir}")
+    frames = []
+    for p in pngs:
+        epoch = int(p.stem.split("_")[1])
+        frames.append(label_banner(np.asarray(Image.open(p).convert("RGB")), f"epoch {epoch} / {len(pngs)}"))
+    save_gif(frames, out_gif, fps, hold_last=3)
+    save_png(frames[-1], out_png)
+    log.info("progress.gif: %d frames", len(frames))
+    return len(frames)
+
+
+def plot_losses(history_csv: str | Path, out: str | Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(history_csv, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        raise ValueError(f"{history_csv} has no epochs")
+    epochs = [int(r["epoch"]) for r in rows]
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
+    ax.plot(epochs, [float(r["d_loss"]) for r in rows], marker="o", ms=3, label="discriminator")
+    ax.plot(epochs, [float(r["g_loss"]) for r in rows], marker="o", ms=3, label="generator")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss (BCE, mean over the epoch)")
+    ax.set_title("Training losses")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    if len(epochs) < 30:
+        ax.set_xticks(epochs if len(epochs) <= 15 else epochs[::2])
+    fig.tight_layout()
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+
+
+def slerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Spherical interpolation between latent vectors ``a`` and ``b`` at fractions ``t`` (endpoints exact)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    t = np.asarray(t, np.float64)[:, None]
+    cos = np.dot(a / np.linalg.norm(a), b / np.linalg.norm(b))
+    omega = np.arccos(np.clip(cos, -1.0, 1.0))
+    if omega < 1e-6:
+        out = (1 - t) * a + t * b
+    else:
+        out = (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)
+    out[0], out[-1] = a, b
+    return out.astype(np.float32)
+
+
+def interpolation(generator, out_png: str | Path, out_gif: str | Path, steps: int, rows: int, seed: int,
+                  fps: float = 8) -> np.ndarray:
+    """``rows`` rows of faces morphing between random latent pairs; a GIF shows them moving."""
+    dim = latent_dim(generator)
+    ends = noise(2 * rows, dim, seed)
+    t = np.linspace(0.0, 1.0, steps)
+    z = np.concatenate([slerp(ends[2 * r], ends[2 * r + 1], t) for r in range(rows)])
+    images = generate(generator, z)
+    save_png(upscale(grid(images, rows, steps), MIN_SHEET_SIDE), out_png)
+    per_row = images.reshape(rows, steps, *images.shape[1:])
+    frames = [upscale(grid(per_row[:, k], 1, rows), 384) for k in list(range(steps)) + list(range(steps - 2, 0, -1))]
+    save_gif(frames, out_gif, fps)
+    return images
+
+
+def real_vs_fake(generator, shard_files: list[str], resolution: int, out: str | Path, n: int, seed: int) -> None:
+    """A sheet: real faces from the shards on the left, generated ones on the right, labelled."""
+    from facegan.reader import make_dataset
+
+    cols = int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / cols))
+    batch = next(iter(make_dataset(shard_files, resolution, rows * cols, seed=seed, drop_remainder=False)))
+    real = to_uint8(np.asarray(batch))
+    if len(real) < rows * cols:
+        raise ValueError(f"real_vs_fake needs {rows * cols} real images, the shards hold {len(real)}")
+    fake = generate(generator, noise(rows * cols, latent_dim(generator), seed))
+    left = label_banner(upscale(grid(real, rows, cols), MIN_SHEET_SIDE // 2), "real")
+    right = label_banner(upscale(grid(fake, rows, cols), MIN_SHEET_SIDE // 2), "generated")
+    gap = np.full((left.shape[0], 16, 3), 255, np.uint8)
+    save_png(np.concatenate([left, gap, right], axis=1), out)

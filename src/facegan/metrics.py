@@ -1,0 +1,198 @@
+"""Image-quality metrics: sliced Wasserstein distance (always), FID and KID (with Inception weights).
+
+SWD follows Karras et al. 2018's reference (``metrics/sliced_wasserstein.py`` of
+tkarras/progressive_growing_of_gans) step by step: a Laplacian pyramid from full resolution down to
+16x16 (Gaussian [1,4,6,4,1]/16 per axis, mirror padding, as cv2.pyrDown/pyrUp), 128 random 7x7
+neighbourhoods per image and level (147-value descriptors), each descriptor set normalised per
+colour channel by its own mean and std, then 4 repeats x 128 random unit directions: project, sort,
+mean absolute difference. Reported x1e3 per level (``SWDx1e3_<res>``) and averaged. Not comparable
+with TF-GAN's ``sliced_wasserstein`` (different patches and normalisation).
+
+FID/KID use ``keras.applications.InceptionV3`` pool features (2048-d). Its ImageNet weights are not
+the 2015 TF graph of the standard FID, so the numbers track progress but are not comparable with
+papers; without the weights file the metrics say so instead of failing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+NHOOD_SIZE = 7
+NHOODS_PER_IMAGE = 128
+DIR_REPEATS = 4
+DIRS_PER_REPEAT = 128
+_G1 = np.float32([1, 4, 6, 4, 1]) / 16.0
+
+INCEPTION_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
+INCEPTION_MD5 = "bcbd6486424b2319ff4ef7d526e38f63"
+
+
+# ------------------------------------------------------------------------------------------- SWD
+
+
+def _convolve_axis(x: np.ndarray, kernel: np.ndarray, axis: int) -> np.ndarray:
+    """1-D convolution along ``axis`` with mirror padding (scipy's 'mirror' = numpy's 'reflect')."""
+    r = len(kernel) // 2
+    pad = [(0, 0)] * x.ndim
+    pad[axis] = (r, r)
+    xp = np.pad(x, pad, mode="reflect")
+    n = x.shape[axis]
+    out = np.zeros_like(x)
+    for k, w in enumerate(kernel):
+        out += w * np.take(xp, np.arange(k, k + n), axis=axis)
+    return out
+
+
+def _blur(x: np.ndarray, gain: float = 1.0) -> np.ndarray:
+    """The 5x5 Gaussian [1,4,6,4,1]^T [1,4,6,4,1] / 256 over the last two axes (NCHW)."""
+    return _convolve_axis(_convolve_axis(x, _G1 * gain, 2), _G1, 3)
+
+
+def pyr_down(x: np.ndarray) -> np.ndarray:
+    return _blur(x)[:, :, ::2, ::2]
+
+
+def pyr_up(x: np.ndarray) -> np.ndarray:
+    n, c, h, w = x.shape
+    up = np.zeros((n, c, 2 * h, 2 * w), x.dtype)
+    up[:, :, ::2, ::2] = x
+    return _blur(up, gain=4.0)
+
+
+def laplacian_pyramid(images_nchw: np.ndarray, levels: int) -> list[np.ndarray]:
+    pyramid = [np.float32(images_nchw)]
+    for _ in range(1, levels):
+        pyramid.append(pyr_down(pyramid[-1]))
+        pyramid[-2] = pyramid[-2] - pyr_up(pyramid[-1])
+    return pyramid
+
+
+def swd_resolutions(resolution: int) -> list[int]:
+    res, out = resolution, []
+    while res >= 16:
+        out.append(res)
+        res //= 2
+    return out
+
+
+def descriptors(level_nchw: np.ndarray, rng: np.random.Generator, nhood_size: int = NHOOD_SIZE,
+                nhoods_per_image: int = NHOODS_PER_IMAGE) -> np.ndarray:
+    """``nhoods_per_image`` random ``nhood_size``^2 x C patches per image: ``(N, C, k, k)``."""
+    n, c, h, w = level_nchw.shape
+    count = nhoods_per_image * n
+    r = nhood_size // 2
+    nhood, chan, x, y = np.ogrid[0:count, 0:c, -r:r + 1, -r:r + 1]
+    img = nhood // nhoods_per_image
+    x = x + rng.integers(r, w - r, size=(count, 1, 1, 1))
+    y = y + rng.integers(r, h - r, size=(count, 1, 1, 1))
+    idx = ((img * c + chan) * h + y) * w + x
+    return level_nchw.flat[idx]
+
+
+def finalize_descriptors(desc: np.ndarray) -> np.ndarray:
+    desc = desc - desc.mean(axis=(0, 2, 3), keepdims=True)
+    desc = desc / desc.std(axis=(0, 2, 3), keepdims=True)
+    return desc.reshape(desc.shape[0], -1).astype(np.float32)
+
+
+def sliced_wasserstein(a: np.ndarray, b: np.ndarray, rng: np.random.Generator, dir_repeats: int = DIR_REPEATS,
+                       dirs_per_repeat: int = DIRS_PER_REPEAT) -> float:
+    results = []
+    for _ in range(dir_repeats):
+        dirs = rng.standard_normal((a.shape[1], dirs_per_repeat))
+        dirs = (dirs / np.sqrt(np.sum(np.square(dirs), axis=0, keepdims=True))).astype(np.float32)
+        pa = np.sort(a @ dirs, axis=0)
+        pb = np.sort(b @ dirs, axis=0)
+        results.append(float(np.mean(np.abs(pa - pb))))
+    return float(np.mean(results))
+
+
+def swd_descriptors(images_uint8_nhwc: np.ndarray, seed: int) -> dict[int, np.ndarray]:
+    """Finalised descriptors per pyramid level (keyed by resolution) for a set of images."""
+    x = np.transpose(images_uint8_nhwc, (0, 3, 1, 2))
+    resolutions = swd_resolutions(x.shape[2])
+    if not resolutions:
+        raise ValueError(f"SWD needs images of at least 16x16, got {x.shape[2]}x{x.shape[3]}")
+    rng = np.random.default_rng(seed)
+    pyramid = laplacian_pyramid(x, len(resolutions))
+    return {res: finalize_descriptors(descriptors(level, rng)) for res, level in zip(resolutions, pyramid)}
+
+
+def swd(real_desc: dict[int, np.ndarray], fake_desc: dict[int, np.ndarray], seed: int = 0) -> dict[str, float]:
+    """``SWDx1e3_<res>`` per level and ``SWDx1e3_avg``."""
+    rng = np.random.default_rng(seed)
+    out = {f"SWDx1e3_{res}": 1e3 * sliced_wasserstein(real_desc[res], fake_desc[res], rng) for res in real_desc}
+    out["SWDx1e3_avg"] = float(np.mean(list(out.values())))
+    return out
+
+
+# --------------------------------------------------------------------------------------- FID/KID
+
+
+def inception_weights_path(configured: str | None = None) -> Path | None:
+    """The Inception weights file: ``configured`` if given, else Keras's cache ($KERAS_HOME or ~/.keras)."""
+    if configured:
+        path = Path(configured).expanduser()
+        return path if path.is_file() else None
+    home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
+    path = home / "models" / INCEPTION_FILE
+    return path if path.is_file() else None
+
+
+def missing_weights_message(configured: str | None = None) -> str:
+    where = configured or str(Path(os.environ.get("KERAS_HOME", "~/.keras")) / "models" / INCEPTION_FILE)
+    return (f"FID/KID skipped: Inception weights not found at {where}. Download "
+            f"{INCEPTION_FILE} (md5 {INCEPTION_MD5}, from the keras-applications releases) and put it there, "
+            "or set evaluate.inception_weights to its path.")
+
+
+def inception_model(weights: str | Path | None):
+    """InceptionV3 pool features (2048-d); ``weights=None`` builds it untrained (for plumbing tests)."""
+    import keras
+
+    return keras.applications.InceptionV3(include_top=False, pooling="avg", weights=str(weights) if weights else None,
+                                          input_shape=(299, 299, 3))
+
+
+def inception_features(model, images_uint8: np.ndarray, batch_size: int = 32) -> np.ndarray:
+    import keras
+    import tensorflow as tf
+
+    feats = []
+    for i in range(0, len(images_uint8), batch_size):
+        x = tf.image.resize(tf.cast(images_uint8[i:i + batch_size], tf.float32), (299, 299), method="bilinear",
+                            antialias=True)
+        feats.append(np.asarray(model(keras.applications.inception_v3.preprocess_input(x), training=False)))
+    return np.concatenate(feats).astype(np.float64)
+
+
+def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
+    """||mu1-mu2||^2 + Tr(S1 + S2 - 2 sqrt(S1 S2)), the square root via the eigenvalues of sqrt(S1) S2 sqrt(S1)."""
+    w, v = np.linalg.eigh(sigma1)
+    sqrt1 = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    m = sqrt1 @ sigma2 @ sqrt1
+    tr_sqrt = float(np.sum(np.sqrt(np.clip(np.linalg.eigvalsh((m + m.T) / 2), 0, None))))
+    return float(np.sum((mu1 - mu2) ** 2) + np.trace(sigma1) + np.trace(sigma2) - 2 * tr_sqrt)
+
+
+def kid(real_feats: np.ndarray, fake_feats: np.ndarray, subsets: int = 10, subset_size: int = 1000,
+        seed: int = 0) -> tuple[float, float]:
+    """Unbiased MMD^2 with the kernel (x.y/d + 1)^3, averaged over random subsets: (mean, std error)."""
+    rng = np.random.default_rng(seed)
+    d = real_feats.shape[1]
+    m = min(subset_size, len(real_feats), len(fake_feats))
+    values = []
+    for _ in range(subsets):
+        x = real_feats[rng.choice(len(real_feats), m, replace=False)]
+        y = fake_feats[rng.choice(len(fake_feats), m, replace=False)]
+        kxx, kyy, kxy = (x @ x.T / d + 1) ** 3, (y @ y.T / d + 1) ** 3, (x @ y.T / d + 1) ** 3
+        values.append((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (m * (m - 1))
+                      - 2 * kxy.mean())
+    values = np.asarray(values)
+    return float(values.mean()), float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else 0.0

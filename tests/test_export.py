@@ -1,0 +1,118 @@
+import csv
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from facegan import export
+from facegan.images import grid, to_uint8, to_unit, upscale
+from facegan.models import build_models
+
+
+@pytest.fixture(scope="module")
+def generator(tmp_path_factory):
+    keras.utils.set_random_seed(0)
+    g, _ = build_models("dcgan", 32, 8, 4)
+    path = tmp_path_factory.mktemp("g") / "generator.keras"
+    g.save(path)
+    return export.load_generator(path)
+
+
+def test_pixel_conversion_round_trips_and_rounds_correctly():
+    levels = np.arange(256, dtype=np.uint8)
+    assert np.array_equal(to_uint8(to_unit(levels)), levels)
+    assert to_uint8(np.array([-1.0, 1.0, 0.0, -2.0, 3.0, 0.996, 0.998])).tolist() == [0, 255, 128, 0, 255, 254, 255]
+    assert to_uint8(np.array([-1 + 0.6 / 127.5])).tolist() == [1]  # rounded, not truncated to 0
+
+
+def test_grid_layout_dimensions_and_borders():
+    imgs = np.zeros((6, 10, 12, 3), np.uint8)
+    sheet = grid(imgs, 2, 3, border=2)
+    assert sheet.shape == (2 * 10 + 3 * 2, 3 * 12 + 4 * 2, 3)
+    assert sheet[0].min() == 255 and sheet[:, 0].min() == 255 and sheet[2:12, 2:14].max() == 0
+    with pytest.raises(ValueError):
+        grid(imgs, 3, 3)
+    assert upscale(sheet, 100).shape[0] >= 100 and upscale(sheet, 100).shape[0] % sheet.shape[0] == 0
+
+
+def test_samples_are_pngs_and_seeded(generator, tmp_path):
+    a = export.write_samples(generator, tmp_path / "a", 5, seed=3)
+    b = export.write_samples(generator, tmp_path / "b", 5, seed=3)
+    assert [p.name for p in a] == [f"sample_{i:05d}.png" for i in range(5)]
+    assert all(p.read_bytes() == q.read_bytes() for p, q in zip(a, b))
+    with Image.open(a[0]) as img:
+        assert img.size == (32, 32) and img.mode == "RGB"
+
+
+def test_grid_png_is_readable_size(generator, tmp_path):
+    sheet = export.write_grid(generator, tmp_path / "grid.png", 4, 5, seed=0)
+    with Image.open(tmp_path / "grid.png") as img:
+        assert img.size == (sheet.shape[1], sheet.shape[0]) and min(img.size) >= export.MIN_SHEET_SIDE
+
+
+def test_progress_gif_has_one_labelled_frame_per_epoch(tmp_path):
+    for epoch in range(1, 6):
+        Image.new("RGB", (70, 70), (epoch * 40, 0, 0)).save(tmp_path / f"epoch_{epoch:04d}.png")
+    n = export.progress_gif(tmp_path, tmp_path / "p.gif", tmp_path / "p.png", fps=4)
+    with Image.open(tmp_path / "p.gif") as gif:
+        assert n == gif.n_frames == 5
+    last = np.asarray(Image.open(tmp_path / "p.png"))
+    assert last.shape[0] > 70  # the label banner sits above the grid, not over it
+    assert np.array_equal(last[-70:, :, 0], np.full((70, 70), 200))
+
+
+def test_loss_plot(tmp_path):
+    with open(tmp_path / "h.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["epoch", "d_loss", "g_loss", "seconds", "images_per_s", "steps"])
+        for e in range(1, 6):
+            w.writerow([e, 1 / e, e, 1, 1, 1])
+    export.plot_losses(tmp_path / "h.csv", tmp_path / "l.png")
+    with Image.open(tmp_path / "l.png") as img:
+        assert img.size == (960, 540)
+
+
+def test_slerp_keeps_endpoints_and_norm():
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(64), rng.standard_normal(64)
+    path = export.slerp(a, b, np.linspace(0, 1, 7))
+    assert np.allclose(path[0], a, atol=1e-6) and np.allclose(path[-1], b, atol=1e-6)
+    norms = np.linalg.norm(path, axis=1)
+    assert norms.min() > 0.9 * min(np.linalg.norm(a), np.linalg.norm(b))  # no dip through the origin
+
+
+def test_interpolation_endpoints_are_the_generator_outputs_at_the_endpoints(generator, tmp_path):
+    images = export.interpolation(generator, tmp_path / "i.png", tmp_path / "i.gif", steps=5, rows=2, seed=4)
+    ends = export.noise(4, export.latent_dim(generator), 4)
+    expected = export.generate(generator, ends)
+    rows = images.reshape(2, 5, 32, 32, 3)
+    for r in range(2):
+        assert np.array_equal(rows[r, 0], expected[2 * r]) and np.array_equal(rows[r, -1], expected[2 * r + 1])
+    with Image.open(tmp_path / "i.gif") as gif:
+        assert gif.n_frames == 5 + 3  # forward, then back without repeating the ends
+
+
+def test_real_vs_fake(generator, tiny_shards, tmp_path):
+    export.real_vs_fake(generator, tiny_shards["files"], 32, tmp_path / "rf.png", n=9, seed=0)
+    with Image.open(tmp_path / "rf.png") as img:
+        assert img.size[0] > 2 * img.size[1] * 0.8
+
+
+def test_h5_generator_loads_too(tmp_path):
+    g, _ = build_models("dcgan", 32, 8, 4)
+    g.save(tmp_path / "g.h5")
+    assert export.load_generator(tmp_path / "g.h5").output_shape == (None, 32, 32, 3)
+    with pytest.raises(FileNotFoundError, match="train one first"):
+        export.load_generator(tmp_path / "missing.keras")
+
+
+def test_command_line_generate_and_grid(generator, tmp_path):
+    from facegan.cli import main
+
+    generator.save(tmp_path / "g.keras")
+    assert main(["generate", "--model", str(tmp_path / "g.keras"), "-n", "3", "--out", str(tmp_path / "f")]) == 0
+    assert len(list((tmp_path / "f").glob("*.png"))) == 3
+    assert main(["grid", "--model", str(tmp_path / "g.keras"), "--rows", "2", "--cols", "3",
+                 "--out", str(tmp_path / "g.png")]) == 0
+    assert main(["grid", "--model", str(tmp_path / "nope.h5"), "--out", str(tmp_path / "x.png")]) == 1

@@ -1,0 +1,43 @@
+# Evaluation: real-image statistics once per data set, then metrics for each trained generator.
+
+
+rule real_stats:
+    input:
+        shards=get_shard_files(),
+        stats="results/data/stats.json",
+    output:
+        "results/eval/real_stats.npz",
+    params:
+        resolution=config["preprocess"]["resolution"],
+        images=config["evaluate"]["images"],
+        seed=config["seed"],
+        inception_weights=config["evaluate"]["inception_weights"],
+    log:
+        "logs/real_stats.log",
+    conda:
+        "../envs/facegan.yaml"
+    script:
+        "../scripts/real_stats.py"
+
+
+rule evaluate:
+    input:
+        generator="results/train/generator.keras",
+        options="results/train/training_options.json",
+        real="results/eval/real_stats.npz",
+    output:
+        report(
+            "results/eval/metrics.json",
+            caption="../report/metrics.rst",
+            category="Metrics",
+        ),
+    params:
+        images=config["evaluate"]["images"],
+        seed=config["seed"],
+        inception_weights=config["evaluate"]["inception_weights"],
+    log:
+        "logs/evaluate.log",
+    conda:
+        "../envs/facegan.yaml"
+    script:
+        "../scripts/evaluate.py"

@@ -1,0 +1,133 @@
+# Export stage: pictures from the trained generator. Each rule reads only the files and keys it uses
+# and runs on the CPU (CUDA_VISIBLE_DEVICES cleared), so it never competes with training for a GPU.
+
+
+rule sample:
+    input:
+        generator="results/train/generator.keras",
+    output:
+        samples=directory("results/export/samples"),
+    params:
+        n=config["export"]["samples"],
+        seed=config["seed"],
+    log:
+        "logs/sample.log",
+    conda:
+        "../envs/facegan.yaml"
+    script:
+        "../scripts/export.py"
+
+
+rule grid:
+    input:
+        generator="results/train/generator.keras",
+    output:
+        png=report(
+            "results/export/grid.png",
+            caption="../report/grid.rst",
+            category="Generated faces",
+        ),
+    params:
+        rows=config["export"]["grid"]["rows"],
+        cols=config["export"]["grid"]["cols"],
+        seed=config["seed"],
+    log:
+        "logs/grid.log",
+    conda:
+        "../envs/facegan.yaml"
+    script:
+        "../scripts/export.py"
+
+
+rule progress_gif:
+    input:
+        progress_dir="results/train/progress",
+    output:
+        gif=report(
+            "results/export/progress.gif",
+            caption="../report/progress_gif.rst",
+            category="Training",
+        ),
+        png=report(
+            "results/export/progress.png",
+            caption="../report/progress_png.rst",
+            category="Training",
+        ),
+    params:
+        fps=config["export"]["gif"]["fps"],
+    log:
+        "logs/progress_gif.log",
+    conda:
+        "../envs/facegan.yaml"
+    script:
+        "../scripts/export.py"
+
+
+rule plot_losses:
+    input:
+        history="results/train/history.csv",
+    output:
+        png=report(
+            "results/export/losses.png",
+            caption="../report/losses.rst",
+            category="Training",
+        ),
+    log:
+        "logs/plot_losses.log",
+    conda:
+        "../envs/facegan.yaml"
+    script:
+        "../scripts/export.py"
+
+
+rule interpolate:
+    input:
+        generator="results/train/generator.keras",
+    output:
+        png=report(
+            "results/export/interpolation.png",
+            caption="../report/interpolation.rst",
+            category="Generated faces",
+        ),
+        gif=report(
+            "results/export/interpolation.gif",
+            caption="../report/interpolation_gif.rst",
+            category="Generated faces",
+        ),
+    params:
+        steps=config["export"]["interpolation"]["steps"],
+        rows=config["export"]["interpolation"]["rows"],
+        seed=config["seed"],
+    log:
+        "logs/interpolate.log",
+    conda:
+        "../envs/facegan.yaml"
+    script:
+        "../scripts/export.py"
+
+
+rule compare:
+    input:
+        generator="results/train/generator.keras",
+        shards=get_shard_files(),
+    output:
+        png=report(
+            "results/export/real_vs_fake.png",
+            caption="../report/real_vs_fake.rst",
+            category="Generated faces",
+        ),
+    params:
+        n=config["export"]["compare"],
+        resolution=config["preprocess"]["resolution"],
+        seed=config["seed"],
+    log:
+        "logs/compare.log",
+    conda:
+        "../envs/facegan.yaml"
+    script:
+        "../scripts/export.py"
+
+
+rule export:
+    input:
+        get_export_outputs(),
