@@ -4,7 +4,6 @@ from snakemake.utils import min_version, validate
 
 from facegan.config import check_config
 
-
 min_version("9.0")
 
 
@@ -26,6 +25,6 @@ include: "workflow/rules/evaluate.smk"
 
 
 rule all:
+    default_target: True
     input:
         get_final_outputs(),
-    default_target: True

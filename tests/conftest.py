@@ -57,11 +57,10 @@ def run_snakemake(workdir: Path, config: dict | None, *args: str, check: bool = 
                   timeout: int = 900) -> subprocess.CompletedProcess:
     """Run the real workflow in ``workdir`` with ``config`` written to ``workdir/config.yaml``."""
     workdir.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir)]
-    if config is not None:
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir), *args]
+    if config is not None:  # last: --configfile takes several values and would swallow a target after it
         (workdir / "config.yaml").write_text(yaml.safe_dump(config))
         cmd += ["--configfile", str(workdir / "config.yaml")]
-    cmd += list(args)
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=workdir)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")

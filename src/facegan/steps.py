@@ -73,11 +73,25 @@ def data_stats(counts_path: str, report_paths: list[str], manifest_path: str, st
 
 @step
 def train(shard_files: list[str], stats_path: str, out_dir: str, state_dir: str, options: dict,
-          resolved_config: dict | None = None) -> None:
+          resolved_config: dict | None = None, gpus_granted: int | None = None) -> None:
+    """``gpus_granted``: the job's ``gpu`` resource as Snakemake granted it (it silently cuts a request
+    above ``--resources gpu=N`` down to N)."""
+    from facegan.gpulock import assign_gpus
+
+    requested = int(options.get("gpus", 0))
+    if gpus_granted is not None and int(gpus_granted) < requested:
+        log.warning("train.gpus is %d but Snakemake granted this job %d GPU(s) (--resources gpu caps every job): "
+                    "training with %d", requested, gpus_granted, gpus_granted)
+        options = {**options, "gpus": int(gpus_granted)}
+    lease = assign_gpus(int(options.get("gpus", 0)))  # held until training ends
     from facegan.training import TrainOptions, train as run_training
 
-    run_training(list(shard_files), stats_path, TrainOptions(**options), out_dir=out_dir, state_dir=state_dir,
-                 resolved_config=resolved_config)
+    try:
+        run_training(list(shard_files), stats_path, TrainOptions(**options), out_dir=out_dir, state_dir=state_dir,
+                     resolved_config=resolved_config)
+    finally:
+        if lease:
+            lease.release()
 
 
 def _cpu_only() -> None:

@@ -6,9 +6,27 @@ wildcard_constraints:
     shard=r"\d{5}",
 
 
+import importlib.util
+from pathlib import Path
+
+
+def get_code(*modules):
+    """The facegan modules a rule's results depend on, declared as inputs: Snakemake's code trigger
+    watches only the script file, so without these an edited model or metric would not rerun.
+    """
+    package = Path(importlib.util.find_spec("facegan").origin).parent
+    return [str(package / f"{m}.py") for m in modules]
+
+
+def get_download_code():
+    """Only generated data depend on code; a real download is never redone because facegan changed."""
+    return get_code("synthetic") if config["dataset"]["source"] == "synthetic" else []
+
+
 DATASET_DIR = f"resources/{config['dataset']['name']}"
 NSHARDS = config["preprocess"]["shards"]
-SHARD_PATTERN = f"results/data/shards/train-{{shard}}-of-{NSHARDS:05d}"
+SHARD_FILE = f"results/data/shards/train-{{shard}}-of-{NSHARDS:05d}.tfrecord"
+SHARD_REPORT = f"results/data/shards/train-{{shard}}-of-{NSHARDS:05d}.json"
 
 
 def get_shard_ids():
@@ -16,11 +34,11 @@ def get_shard_ids():
 
 
 def get_shard_files():
-    return expand(SHARD_PATTERN + ".tfrecord", shard=get_shard_ids())
+    return expand(SHARD_FILE, shard=get_shard_ids())
 
 
 def get_shard_reports():
-    return expand(SHARD_PATTERN + ".json", shard=get_shard_ids())
+    return expand(SHARD_REPORT, shard=get_shard_ids())
 
 
 def get_download_spec():
@@ -38,7 +56,11 @@ def get_download_spec():
 
 def get_preprocess_settings():
     pp = config["preprocess"]
-    return {"resolution": pp["resolution"], "crop": pp["crop"], "min_side": pp["min_side"]}
+    return {
+        "resolution": pp["resolution"],
+        "crop": pp["crop"],
+        "min_side": pp["min_side"],
+    }
 
 
 def get_data_outputs():

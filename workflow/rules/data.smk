@@ -2,14 +2,16 @@
 
 
 rule download:
+    input:
+        code=get_download_code(),
     output:
         directory(DATASET_DIR),
-    params:
-        spec=get_download_spec(),
     log:
         "logs/download.log",
     conda:
         "../envs/facegan.yaml"
+    params:
+        spec=get_download_spec(),
     script:
         "../scripts/download.py"
 
@@ -17,17 +19,18 @@ rule download:
 rule index:
     input:
         DATASET_DIR,
+        code=get_code("index"),
     output:
         index="results/data/index.tsv",
         counts="results/data/index.json",
-    params:
-        split=config["dataset"]["split"],
-        limit=config["dataset"]["limit"],
-        shards=NSHARDS,
     log:
         "logs/index.log",
     conda:
         "../envs/facegan.yaml"
+    params:
+        split=config["dataset"]["split"],
+        limit=config["dataset"]["limit"],
+        shards=NSHARDS,
     script:
         "../scripts/index.py"
 
@@ -35,15 +38,16 @@ rule index:
 rule shard:
     input:
         index="results/data/index.tsv",
+        code=get_code("preprocess", "tfrecord"),
     output:
-        shard=SHARD_PATTERN + ".tfrecord",
-        report=SHARD_PATTERN + ".json",
-    params:
-        settings=get_preprocess_settings(),
+        shard=SHARD_FILE,
+        report=SHARD_REPORT,
     log:
         "logs/shard/{shard}.log",
     conda:
         "../envs/facegan.yaml"
+    params:
+        settings=get_preprocess_settings(),
     script:
         "../scripts/shard.py"
 
@@ -51,10 +55,15 @@ rule shard:
 rule data_stats:
     input:
         counts="results/data/index.json",
+        code=get_code("datastats"),
         reports=get_shard_reports(),
     output:
         manifest="results/data/manifest.tsv",
         stats="results/data/stats.json",
+    log:
+        "logs/data_stats.log",
+    conda:
+        "../envs/facegan.yaml"
     params:
         settings={
             "dataset": config["dataset"]["name"],
@@ -62,10 +71,6 @@ rule data_stats:
             "limit": config["dataset"]["limit"],
             **get_preprocess_settings(),
         },
-    log:
-        "logs/data_stats.log",
-    conda:
-        "../envs/facegan.yaml"
     script:
         "../scripts/data_stats.py"
 

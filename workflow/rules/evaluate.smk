@@ -5,17 +5,18 @@ rule real_stats:
     input:
         shards=get_shard_files(),
         stats="results/data/stats.json",
+        code=get_code("evaluation", "metrics", "reader"),
     output:
         "results/eval/real_stats.npz",
+    log:
+        "logs/real_stats.log",
+    conda:
+        "../envs/facegan.yaml"
     params:
         resolution=config["preprocess"]["resolution"],
         images=config["evaluate"]["images"],
         seed=config["seed"],
         inception_weights=config["evaluate"]["inception_weights"],
-    log:
-        "logs/real_stats.log",
-    conda:
-        "../envs/facegan.yaml"
     script:
         "../scripts/real_stats.py"
 
@@ -25,19 +26,20 @@ rule evaluate:
         generator="results/train/generator.keras",
         options="results/train/training_options.json",
         real="results/eval/real_stats.npz",
+        code=get_code("evaluation", "metrics", "export", "models"),
     output:
         report(
             "results/eval/metrics.json",
             caption="../report/metrics.rst",
             category="Metrics",
         ),
-    params:
-        images=config["evaluate"]["images"],
-        seed=config["seed"],
-        inception_weights=config["evaluate"]["inception_weights"],
     log:
         "logs/evaluate.log",
     conda:
         "../envs/facegan.yaml"
+    params:
+        images=config["evaluate"]["images"],
+        seed=config["seed"],
+        inception_weights=config["evaluate"]["inception_weights"],
     script:
         "../scripts/evaluate.py"

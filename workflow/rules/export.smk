@@ -5,15 +5,16 @@
 rule sample:
     input:
         generator="results/train/generator.keras",
+        code=get_code("export", "images"),
     output:
         samples=directory("results/export/samples"),
-    params:
-        n=config["export"]["samples"],
-        seed=config["seed"],
     log:
         "logs/sample.log",
     conda:
         "../envs/facegan.yaml"
+    params:
+        n=config["export"]["samples"],
+        seed=config["seed"],
     script:
         "../scripts/export.py"
 
@@ -21,20 +22,21 @@ rule sample:
 rule grid:
     input:
         generator="results/train/generator.keras",
+        code=get_code("export", "images"),
     output:
         png=report(
             "results/export/grid.png",
             caption="../report/grid.rst",
             category="Generated faces",
         ),
-    params:
-        rows=config["export"]["grid"]["rows"],
-        cols=config["export"]["grid"]["cols"],
-        seed=config["seed"],
     log:
         "logs/grid.log",
     conda:
         "../envs/facegan.yaml"
+    params:
+        rows=config["export"]["grid"]["rows"],
+        cols=config["export"]["grid"]["cols"],
+        seed=config["seed"],
     script:
         "../scripts/export.py"
 
@@ -42,6 +44,7 @@ rule grid:
 rule progress_gif:
     input:
         progress_dir="results/train/progress",
+        code=get_code("export", "images"),
     output:
         gif=report(
             "results/export/progress.gif",
@@ -53,12 +56,12 @@ rule progress_gif:
             caption="../report/progress_png.rst",
             category="Training",
         ),
-    params:
-        fps=config["export"]["gif"]["fps"],
     log:
         "logs/progress_gif.log",
     conda:
         "../envs/facegan.yaml"
+    params:
+        fps=config["export"]["gif"]["fps"],
     script:
         "../scripts/export.py"
 
@@ -66,6 +69,7 @@ rule progress_gif:
 rule plot_losses:
     input:
         history="results/train/history.csv",
+        code=get_code("export"),
     output:
         png=report(
             "results/export/losses.png",
@@ -83,6 +87,7 @@ rule plot_losses:
 rule interpolate:
     input:
         generator="results/train/generator.keras",
+        code=get_code("export", "images"),
     output:
         png=report(
             "results/export/interpolation.png",
@@ -94,14 +99,14 @@ rule interpolate:
             caption="../report/interpolation_gif.rst",
             category="Generated faces",
         ),
-    params:
-        steps=config["export"]["interpolation"]["steps"],
-        rows=config["export"]["interpolation"]["rows"],
-        seed=config["seed"],
     log:
         "logs/interpolate.log",
     conda:
         "../envs/facegan.yaml"
+    params:
+        steps=config["export"]["interpolation"]["steps"],
+        rows=config["export"]["interpolation"]["rows"],
+        seed=config["seed"],
     script:
         "../scripts/export.py"
 
@@ -109,6 +114,7 @@ rule interpolate:
 rule compare:
     input:
         generator="results/train/generator.keras",
+        code=get_code("export", "images"),
         shards=get_shard_files(),
     output:
         png=report(
@@ -116,14 +122,14 @@ rule compare:
             caption="../report/real_vs_fake.rst",
             category="Generated faces",
         ),
-    params:
-        n=config["export"]["compare"],
-        resolution=config["preprocess"]["resolution"],
-        seed=config["seed"],
     log:
         "logs/compare.log",
     conda:
         "../envs/facegan.yaml"
+    params:
+        n=config["export"]["compare"],
+        resolution=config["preprocess"]["resolution"],
+        seed=config["seed"],
     script:
         "../scripts/export.py"
 

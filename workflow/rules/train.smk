@@ -6,6 +6,7 @@ rule train:
     input:
         shards=get_shard_files(),
         stats="results/data/stats.json",
+        code=get_code("training", "gan", "models", "reader", "devices"),
     output:
         generator="results/train/generator.keras",
         generator_h5="results/train/generator.h5",
@@ -13,15 +14,15 @@ rule train:
         history="results/train/history.csv",
         progress=directory("results/train/progress"),
         options="results/train/training_options.json",
-    params:
-        options=get_train_options(),
-        state_dir=TRAIN_STATE_DIR,
-    resources:
-        gpu=config["train"]["gpus"],
-    threads: workflow.cores
     log:
         "logs/train.log",
     conda:
         "../envs/facegan.yaml"
+    threads: 8  # capped at --cores locally; set-threads in the SLURM profile
+    resources:
+        gpu=config["train"]["gpus"],
+    params:
+        options=get_train_options(),
+        state_dir=TRAIN_STATE_DIR,
     script:
         "../scripts/train.py"
