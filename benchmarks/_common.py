@@ -49,3 +49,21 @@ def append_report(title: str, body: str, path: Path = ROOT / "BENCHMARKS.md") ->
     with open(path, "a") as f:
         f.write(text)
     print(text)
+
+
+def synthetic_shards(folder: Path, images: int, resolution: int, shards: int = 4) -> list[str]:
+    """Shards of synthetic faces written by facegan's shard writer (the raw faces are made once per folder)."""
+    from facegan.index import build_index
+    from facegan.preprocess import PreprocessOptions, write_shard
+    from facegan.sources import fetch
+
+    raw = folder / "raw"
+    if not raw.exists():
+        fetch("synthetic", raw, synthetic_count=images, seed=0)
+    entries, _ = build_index(raw, shards=shards)
+    files = []
+    for s in range(shards):
+        out = folder / f"r{resolution}" / f"train-{s:05d}-of-{shards:05d}.tfrecord"
+        write_shard([e for e in entries if e.shard == s], s, out, PreprocessOptions(resolution, 160))
+        files.append(str(out))
+    return files

@@ -13,6 +13,11 @@ STATE=/run/facegan-slurm
 PIDS="$STATE/pids"
 
 start() {
+    if command -v sinfo >/dev/null && sinfo -h -o '%t' 2>/dev/null | grep -qE '^(idle|mix)'; then
+        echo "a SLURM cluster is already up: using it (and leaving it running)"
+        sinfo
+        return 0
+    fi
     if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
@@ -29,9 +34,11 @@ start() {
     mkdir -p /run/munge /var/log/munge /var/lib/munge
     chown -R munge:munge /etc/munge /run/munge /var/log/munge /var/lib/munge
     chmod 0700 /etc/munge && chmod 0400 /etc/munge/munge.key
-    runuser -u munge -- /usr/sbin/munged --force
-    sleep 0.5
-    pgrep -u munge -x munged | head -1 >> "$PIDS"
+    if ! pgrep -u munge -x munged >/dev/null; then
+        runuser -u munge -- /usr/sbin/munged --force
+        sleep 0.5
+        pgrep -u munge -x munged | head -1 >> "$PIDS"
+    fi
 
     local host node mem
     host=$(hostname -s)

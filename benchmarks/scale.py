@@ -1,0 +1,87 @@
+"""How preprocessing and training time grow with data set size, and what full CelebA would take.
+
+    python benchmarks/scale.py [--sizes 1000 2000 4000] [--no-append]
+
+* Preprocessing: the real data stage (`snakemake data --cores 2`, synthetic source excluded from the
+  time by generating the faces first) at each size with 2 and 8 shards; wall seconds and images/s.
+* Training: one epoch of the canonical DCGAN costs images / (images/s); images/s at 64x64 and
+  128x128 are measured here with ``train_throughput.py`` workers (batch 128, fp32, 1 replica).
+* Full CelebA (202,599 images): extrapolated linearly from the largest measured size, for 2 cores
+  (this machine) and for 8 cores (perfect scaling over shard jobs assumed; measured 2-process scaling
+  is in the preprocessing table of BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+ROOT = HERE.parent
+CELEBA = 202_599
+
+
+def data_stage(work: Path, size: int, shards: int) -> float:
+    cfg = {"dataset": {"name": "faces", "source": "synthetic", "synthetic_count": size},
+           "preprocess": {"resolution": 64, "crop": 160, "shards": shards}}
+    (work / "c.json").write_text(json.dumps(cfg))
+    base = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(work), "--cores", "2"]
+    subprocess.run(base + ["download", "--configfile", str(work / "c.json")], check=True, capture_output=True)
+    t = time.perf_counter()
+    subprocess.run(base + ["data", "--configfile", str(work / "c.json")], check=True, capture_output=True)
+    return time.perf_counter() - t
+
+
+def train_rate(shards_dir: Path, resolution: int) -> float:
+    proc = subprocess.run([sys.executable, str(HERE / "train_throughput.py"), "--worker", "facegan fp32 1 replica",
+                           "--shards", str(shards_dir), "--steps", "4", "--batch", "128",
+                           "--resolution", str(resolution)], capture_output=True, text=True, timeout=3600)
+    return float([ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1][7:])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000, 4000])
+    ap.add_argument("--no-append", action="store_true")
+    args = ap.parse_args()
+    from _common import append_report, synthetic_shards, table
+
+    rows, largest = [], {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in args.sizes:
+            for shards in (2, 8):
+                work = Path(tmp) / f"s{size}-{shards}"
+                work.mkdir()
+                secs = data_stage(work, size, shards)
+                rows.append([size, shards, f"{secs:.1f}", f"{size / secs:,.0f}"])
+                if size == max(args.sizes):
+                    largest[shards] = size / secs
+        rates = {}
+        for res in (64, 128):
+            rates[res] = train_rate(Path(synthetic_shards(Path(tmp) / "t", 512, res)[0]).parent, res)
+    pre = max(largest.values())
+    body = ("Data stage (`snakemake data --cores 2`: index, shard jobs, stats) on synthetic 178x218 JPEGs "
+            "to 64x64, download excluded.\n\n")
+    body += table(["images", "shards", "seconds", "images/s"], rows)
+    body += "\n\nTraining, canonical DCGAN, batch 128, fp32, 1 replica on this CPU:\n\n"
+    body += table(["resolution", "images/s", "seconds per 1,000 images", "one CelebA epoch"],
+                  [[r, f"{v:.1f}", f"{1000 / v:.0f}", f"{CELEBA / v / 3600:.1f} h"] for r, v in rates.items()])
+    body += (f"\n\nFull CelebA ({CELEBA:,} images), extrapolated linearly (both stages are linear in the image "
+             f"count: streaming shards, fixed work per image): preprocessing ~{CELEBA / pre / 60:.1f} min on "
+             f"these 2 cores (~{CELEBA / pre / 60 / 4:.1f} min on 8 cores with 16 shards); one training epoch "
+             f"~{CELEBA / rates[64] / 3600:.1f} h at 64x64 and ~{CELEBA / rates[128] / 3600:.1f} h at 128x128 on "
+             "this CPU. The PyTorch tutorial's 5 CelebA epochs are a GPU job.\n")
+    if args.no_append:
+        print(body)
+    else:
+        append_report("Scale: data set size, shards, and full CelebA", body)
+
+
+if __name__ == "__main__":
+    main()
