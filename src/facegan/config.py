@@ -48,13 +48,17 @@ def check_config(config: dict, schema_path: str | Path = DEFAULT_SCHEMA) -> None
         raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(errors))
 
 
+def _yaml_str(value) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def _rows(schema: dict, prefix: str = ""):
     for key, sub in schema.get("properties", {}).items():
         name = f"{prefix}{key}"
         if sub.get("type") == "object" and "properties" in sub:
             yield from _rows(sub, name + ".")
         else:
-            kind = sub.get("enum") and " \\| ".join(map(str, sub["enum"])) or (
+            kind = sub.get("enum") and " \\| ".join(_yaml_str(v) for v in sub["enum"]) or (
                 " or ".join(sub["type"]) if isinstance(sub.get("type"), list) else sub.get("type", ""))
             default = sub.get("default")
             yield name, kind, "null" if default is None else repr(default) if isinstance(default, str) else str(default).lower() if isinstance(default, bool) else str(default), " ".join(sub.get("description", "").split())

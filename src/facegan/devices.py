@@ -75,8 +75,39 @@ def setup_devices(gpus: int = 0, cpu_replicas: int = 1, threads: int | None = No
     return setup
 
 
-def precision_policy(mixed_precision: bool, kind: str) -> str:
-    """The Keras dtype policy: float32, or mixed_float16 on GPU / mixed_bfloat16 on CPU."""
+def cpu_has_bf16(cpuinfo: str | None = None) -> bool:
+    """Whether the CPU computes bfloat16 natively (AVX512_BF16 or AMX); elsewhere oneDNN emulates it."""
+    if cpuinfo is None:
+        try:
+            with open("/proc/cpuinfo") as f:
+                cpuinfo = f.read()
+        except OSError:
+            return False
+    flags = set(cpuinfo.split())
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
+def gpus_have_tensor_cores() -> bool:
+    """All visible GPUs have compute capability >= 7.0 (fast float16)."""
+    gpus = tf.config.list_physical_devices("GPU")
+    caps = [tf.config.experimental.get_device_details(g).get("compute_capability", (0, 0)) for g in gpus]
+    return bool(caps) and all(tuple(c) >= (7, 0) for c in caps)
+
+
+def precision_policy(mixed_precision: bool | str, kind: str, bf16_cpu: bool | None = None,
+                     fast_fp16_gpu: bool | None = None) -> str:
+    """The Keras dtype policy for ``train.mixed_precision``.
+
+    ``true``: mixed_float16 on GPU, mixed_bfloat16 on CPU. ``false``: float32. ``"auto"`` (default):
+    mixed precision only where the hardware computes it natively (measured on an AVX2 CPU without
+    BF16, mixed_bfloat16 was ~30x slower than float32: BENCHMARKS.md).
+    """
+    if mixed_precision == "auto":
+        if kind == "gpu":
+            fast = gpus_have_tensor_cores() if fast_fp16_gpu is None else fast_fp16_gpu
+            return "mixed_float16" if fast else "float32"
+        native = cpu_has_bf16() if bf16_cpu is None else bf16_cpu
+        return "mixed_bfloat16" if native else "float32"
     if not mixed_precision:
         return "float32"
     return "mixed_float16" if kind == "gpu" else "mixed_bfloat16"

@@ -54,7 +54,7 @@ class TrainOptions:
     batch_size: int = 128
     gpus: int = 0
     cpu_replicas: int = 1
-    mixed_precision: bool = False
+    mixed_precision: bool | str = "auto"
     learning_rate: float | None = None
     beta_1: float = 0.5
     label_smoothing: float = 0.0
@@ -66,12 +66,13 @@ class TrainOptions:
     def lr(self) -> float:
         return self.learning_rate if self.learning_rate is not None else DEFAULT_LR[self.architecture]
 
-    def fingerprint(self, dataset_sha256: str) -> dict:
-        """What a checkpoint must agree on to be resumed (not epochs, devices or threads)."""
+    def fingerprint(self, dataset_sha256: str, policy: str) -> dict:
+        """What a checkpoint must agree on to be resumed (not epochs, devices or threads; the resolved
+        precision policy, since a float16 checkpoint carries loss-scale state a float32 one lacks)."""
         return {"architecture": self.architecture, "latent_dim": self.latent_dim, "width": self.width,
                 "resolution": self.resolution, "seed": self.seed, "batch_size": self.batch_size,
                 "learning_rate": self.lr, "beta_1": self.beta_1, "label_smoothing": self.label_smoothing,
-                "mixed_precision": self.mixed_precision, "shuffle_buffer": self.shuffle_buffer,
+                "precision_policy": policy, "shuffle_buffer": self.shuffle_buffer,
                 "dataset_sha256": dataset_sha256}
 
 
@@ -274,7 +275,7 @@ def train(shard_files: list[str], stats_path: str | Path, opts: TrainOptions, ou
     keras.utils.set_random_seed(opts.seed)
     tf.config.experimental.enable_op_determinism()
 
-    state = TrainingState(state_dir, opts.fingerprint(stats["dataset_sha256"]))
+    state = TrainingState(state_dir, opts.fingerprint(stats["dataset_sha256"], policy))
     state.prepare()
     with setup.strategy.scope():
         gan = build_gan(opts, setup, policy)
