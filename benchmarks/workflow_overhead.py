@@ -22,10 +22,11 @@ ROOT = HERE.parent
 
 
 def dry_run(workdir: Path, shards: int) -> tuple[float, int]:
+    override = workdir / f"shards-{shards}.yaml"
+    override.write_text(f"preprocess:\n  shards: {shards}\n")
     t = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir), "-n",
-                           "--configfile", str(ROOT / "config" / "celeba.yaml"),
-                           "--config", f"preprocess={{'shards': {shards}}}"],
+                           "--configfile", str(ROOT / "config" / "celeba.yaml"), str(override)],
                           capture_output=True, text=True, timeout=600)
     elapsed = time.perf_counter() - t
     if proc.returncode != 0:

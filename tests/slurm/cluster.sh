@@ -2,6 +2,7 @@
 # A real one-node SLURM cluster on this machine, for testing the slurm profile (needs root, Debian).
 #
 #   tests/slurm/cluster.sh start   # install slurm-wlm + munge if missing, write /etc/slurm, start daemons
+#                                  # (exit 0); a cluster that already answers is reused and left alone (exit 3)
 #   tests/slurm/cluster.sh stop    # stop the daemons this script started (by PID)
 #
 # The node advertises two fake GPUs (gres gpu:fake:2 backed by device nodes made with mknod), so jobs
@@ -16,7 +17,7 @@ start() {
     if command -v sinfo >/dev/null && sinfo -h -o '%t' 2>/dev/null | grep -qE '^(idle|mix)'; then
         echo "a SLURM cluster is already up: using it (and leaving it running)"
         sinfo
-        return 0
+        exit 3
     fi
     if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
         apt-get update -qq
