@@ -67,3 +67,11 @@ def synthetic_shards(folder: Path, images: int, resolution: int, shards: int = 4
         write_shard([e for e in entries if e.shard == s], s, out, PreprocessOptions(resolution, 160))
         files.append(str(out))
     return files
+
+
+def publish(title: str, body: str, no_append: bool) -> None:
+    """Print the report, or append it to BENCHMARKS.md (which prints it too)."""
+    if no_append:
+        print(body)
+    else:
+        append_report(title, body)

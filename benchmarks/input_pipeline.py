@@ -40,7 +40,7 @@ def main() -> None:
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
     import facegan  # noqa: F401  (TensorFlow settings as in training)
-    from _common import append_report, median, synthetic_shards, table
+    from _common import publish, median, synthetic_shards, table
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -58,10 +58,7 @@ def main() -> None:
             f"at 128x128 it consumes about 4x fewer).\n\n")
     body += table(["resolution", "reader images/s", "x training consumption at 64x64"],
                   [[r, f"{v:,.0f}", f"{v / consumed:,.0f}x"] for r, v in rows])
-    if args.no_append:
-        print(body)
-    else:
-        append_report("Input pipeline: shard reader vs training consumption", body)
+    publish("Input pipeline: shard reader vs training consumption", body, args.no_append)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import append_report, median, table  # noqa: E402
+from _common import publish, median, table  # noqa: E402
 
 from facegan.index import Entry  # noqa: E402
 from facegan.preprocess import PreprocessOptions, crop_box, write_shard  # noqa: E402
@@ -104,10 +104,7 @@ def main() -> None:
             f"{args.repeats} interleaved repeats. Images/s; 'per core' columns use one process.\n\n")
     body += table(["resolution", "plain PIL loop /core", "facegan shard writer /core", "speed-up",
                    "shard writer, 2 processes", "scaling 2 vs 1"], rows)
-    if args.no_append:
-        print(body)
-    else:
-        append_report("Preprocessing: shard writer vs plain PIL loop", body)
+    publish("Preprocessing: shard writer vs plain PIL loop", body, args.no_append)
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000, 4000])
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
-    from _common import append_report, synthetic_shards, table
+    from _common import publish, synthetic_shards, table
 
     rows, points = [], {2: [], 8: []}
     with tempfile.TemporaryDirectory() as tmp:
@@ -87,10 +87,7 @@ def main() -> None:
              f"scale as the measured 2-process scaling suggests); one training epoch "
              f"~{CELEBA / rates[64] / 3600:.1f} h at 64x64 and ~{CELEBA / rates[128] / 3600:.1f} h at 128x128 on "
              "this CPU. The PyTorch tutorial's 5 CelebA epochs are a GPU job.\n")
-    if args.no_append:
-        print(body)
-    else:
-        append_report("Scale: data set size, shards, and full CelebA", body)
+    publish("Scale: data set size, shards, and full CelebA", body, args.no_append)
 
 
 if __name__ == "__main__":

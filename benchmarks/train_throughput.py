@@ -207,7 +207,7 @@ def main() -> None:
         print("RESULT " + json.dumps(result))
         return
 
-    from _common import append_report, median, synthetic_shards, table
+    from _common import publish, median, synthetic_shards, table
 
     from facegan.flops import gan_step_flops_per_image
     from facegan.models import build_models
@@ -249,10 +249,7 @@ def main() -> None:
             f"per image per GAN step; {args.steps} timed steps after warm-up, median of {args.repeats} interleaved "
             f"repeats, each configuration in its own process. Matmul peak (float32, 4096^2): {peak:.1f} GFLOP/s.\n\n")
     body += table(["configuration", "images/s", "GFLOP/s", "of matmul peak", "vs tf-tutorial", "vs pytorch"], rows)
-    if args.no_append:
-        print(body)
-    else:
-        append_report("Training throughput", body)
+    publish("Training throughput", body, args.no_append)
 
 
 if __name__ == "__main__":

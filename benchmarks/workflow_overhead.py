@@ -40,7 +40,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
-    from _common import append_report, median, table
+    from _common import publish, median, table
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -50,10 +50,7 @@ def main() -> None:
             rows.append([shards, runs[0][1], f"{median(times):.2f}", f"{min(times):.2f}"])
     body = f"`snakemake -n` on config/celeba.yaml in an empty working directory, median of {args.repeats} runs.\n\n"
     body += table(["shards", "jobs planned", "median s", "best s"], rows)
-    if args.no_append:
-        print(body)
-    else:
-        append_report("Workflow overhead: dry run of the CelebA DAG", body)
+    publish("Workflow overhead: dry run of the CelebA DAG", body, args.no_append)
 
 
 if __name__ == "__main__":
