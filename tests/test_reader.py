@@ -69,3 +69,13 @@ def test_order_is_seeded_and_each_epoch_reshuffles(shards):
 def test_epochs_none_repeats_forever(shards):
     ds = make_dataset(shards, 32, batch_size=10, seed=0, epochs=None)
     assert len(list(ds.take(7))) == 7  # 3 batches per epoch: spans three epochs
+
+
+def test_read_images_returns_uint8_and_refuses_to_invent_images(shards):
+    from facegan.errors import FaceganError
+    from facegan.reader import read_images
+
+    images = read_images(shards, 32, 25, seed=0)
+    assert images.shape == (25, 32, 32, 3) and images.dtype == np.uint8
+    with pytest.raises(FaceganError, match="31 real images are needed but the shards hold only 30"):
+        read_images(shards, 32, 31, seed=0)

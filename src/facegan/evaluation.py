@@ -25,26 +25,12 @@ log = logging.getLogger(__name__)
 REAL_SEED_OFFSET, FAKE_SEED_OFFSET = 101, 202
 
 
-def read_real_images(shard_files: list[str], resolution: int, n: int, seed: int) -> np.ndarray:
-    from facegan.images import to_uint8
-    from facegan.reader import make_dataset
-
-    batches, got = [], 0
-    for batch in make_dataset(shard_files, resolution, 256, seed=seed, drop_remainder=False):
-        batches.append(to_uint8(np.asarray(batch)))
-        got += len(batches[-1])
-        if got >= n:
-            break
-    images = np.concatenate(batches)[:n]
-    if len(images) < n:
-        raise FaceganError(f"evaluate.images is {n} but the shards hold only {len(images)} images; lower it")
-    return images
-
-
 def compute_real_stats(shard_files: list[str], stats_path: str, resolution: int, n: int, seed: int,
                        out_npz: str | Path, inception_weights: str = "") -> dict:
     dataset_sha = json.loads(Path(stats_path).read_text())["dataset_sha256"]
-    real = read_real_images(shard_files, resolution, n, seed)
+    from facegan.reader import read_images
+
+    real = read_images(shard_files, resolution, n, seed)
     desc = metrics.swd_descriptors(real, seed + REAL_SEED_OFFSET)
     arrays = {f"swd_{res}": d for res, d in desc.items()}
     weights = metrics.inception_weights_path(inception_weights)
@@ -63,7 +49,7 @@ def compute_real_stats(shard_files: list[str], stats_path: str, resolution: int,
     return meta
 
 
-def _swd_of(generator, n: int, seed: int, real_desc: dict) -> dict:
+def _swd_of(generator, n: int, seed: int, real_desc: dict) -> tuple[dict, np.ndarray]:
     from facegan.export import generate, latent_dim, noise
 
     fake = generate(generator, noise(n, latent_dim(generator), seed + FAKE_SEED_OFFSET))

@@ -170,14 +170,11 @@ def interpolation(generator, out_png: str | Path, out_gif: str | Path, steps: in
 
 def real_vs_fake(generator, shard_files: list[str], resolution: int, out: str | Path, n: int, seed: int) -> None:
     """A sheet: real faces from the shards on the left, generated ones on the right, labelled."""
-    from facegan.reader import make_dataset
+    from facegan.reader import read_images
 
     cols = int(np.ceil(np.sqrt(n)))
     rows = int(np.ceil(n / cols))
-    batch = next(iter(make_dataset(shard_files, resolution, rows * cols, seed=seed, drop_remainder=False)))
-    real = to_uint8(np.asarray(batch))
-    if len(real) < rows * cols:
-        raise ValueError(f"real_vs_fake needs {rows * cols} real images, the shards hold {len(real)}")
+    real = read_images(shard_files, resolution, rows * cols, seed)
     fake = generate(generator, noise(rows * cols, latent_dim(generator), seed))
     left = label_banner(upscale(grid(real, rows, cols), MIN_SHEET_SIDE // 2), "real")
     right = label_banner(upscale(grid(fake, rows, cols), MIN_SHEET_SIDE // 2), "generated")

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import tensorflow as tf
 
 FEATURES = {
@@ -72,3 +73,20 @@ def make_dataset(files: Sequence[str], resolution: int, batch_size: int, seed: i
     options = tf.data.Options()
     options.deterministic = True
     return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
+
+
+def read_images(files: Sequence[str], resolution: int, n: int, seed: int = 0) -> np.ndarray:
+    """The first ``n`` images of epoch 0's seeded order as uint8 ``(n, H, W, 3)``; fewer is an error."""
+    from facegan.errors import FaceganError
+    from facegan.images import to_uint8
+
+    batches, got = [], 0
+    for batch in make_dataset(files, resolution, min(n, 256), seed=seed, drop_remainder=False):
+        batches.append(to_uint8(np.asarray(batch)))
+        got += len(batches[-1])
+        if got >= n:
+            break
+    images = np.concatenate(batches)[:n]
+    if len(images) < n:
+        raise FaceganError(f"{n} real images are needed but the shards hold only {len(images)}")
+    return images

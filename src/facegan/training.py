@@ -144,9 +144,13 @@ class TrainingState:
 # Callbacks
 
 
-def _callbacks(keras, tf, gan, state: TrainingState, ckpt, manager, opts: TrainOptions, steps_per_epoch: int,
-               first_step: int, z_fixed):
+def _callbacks(keras, gan, state: TrainingState, ckpt, manager, opts: TrainOptions, steps_per_epoch: int,
+               first_epoch: int, first_step: int, z_fixed):
     from facegan.images import grid, save_png, to_uint8, upscale
+
+    def steps_done_before(epoch: int) -> int:
+        """Steps of ``epoch`` trained before this run (a mid-epoch resume skips them)."""
+        return first_step if epoch == first_epoch else 0
 
     class EpochEnd(keras.callbacks.Callback):
         """History row and progress grid, then the checkpoint (in that order: see truncate_history)."""
@@ -156,10 +160,8 @@ def _callbacks(keras, tf, gan, state: TrainingState, ckpt, manager, opts: TrainO
 
         def on_epoch_end(self, epoch, logs=None):
             seconds = time.perf_counter() - self.t0
-            steps = steps_per_epoch - (first_step if epoch == self.params_first_epoch else 0)
-            d, g = float(logs["d_loss"]), float(logs["g_loss"])
-            if not (math.isfinite(d) and math.isfinite(g)):
-                raise NonFiniteLoss(f"non-finite loss at the end of epoch {epoch + 1}")
+            steps = steps_per_epoch - steps_done_before(epoch)
+            d, g = float(logs["d_loss"]), float(logs["g_loss"])  # finite: StepGuard checked every batch
             images = to_uint8(gan.generator(z_fixed, training=False))
             sheet = upscale(grid(images, *PROGRESS_GRID), 384)
             save_png(sheet, state.progress_dir / f"epoch_{epoch + 1:04d}.png")
@@ -177,7 +179,7 @@ def _callbacks(keras, tf, gan, state: TrainingState, ckpt, manager, opts: TrainO
 
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch = epoch
-            self.offset = first_step if epoch == self.params_first_epoch else 0
+            self.offset = steps_done_before(epoch)
 
         def on_train_batch_end(self, batch, logs=None):
             d, g = float(logs["d_loss"]), float(logs["g_loss"])
@@ -195,7 +197,7 @@ def _callbacks(keras, tf, gan, state: TrainingState, ckpt, manager, opts: TrainO
     epoch_end, guard = EpochEnd(), StepGuard()
     tensorboard = keras.callbacks.TensorBoard(log_dir=str(state.tensorboard_dir), write_graph=False,
                                               update_freq="epoch", profile_batch=0)
-    return [guard, epoch_end, tensorboard]
+    return [guard, epoch_end, tensorboard]  # guard first: it vets each batch before anything is saved
 
 
 # ---------------------------------------------------------------------------------------------
@@ -296,9 +298,7 @@ def train(shard_files: list[str], stats_path: str | Path, opts: TrainOptions, ou
 
     z_fixed = tf.random.stateless_normal([PROGRESS_GRID[0] * PROGRESS_GRID[1], opts.latent_dim],
                                          seed=[opts.seed, 2**31 - 1])
-    callbacks = _callbacks(keras, tf, gan, state, ckpt, manager, opts, steps_per_epoch, first_step, z_fixed)
-    for cb in callbacks[:2]:
-        cb.params_first_epoch = first_epoch
+    callbacks = _callbacks(keras, gan, state, ckpt, manager, opts, steps_per_epoch, first_epoch, first_step, z_fixed)
 
     def data(first, count, skip=0):
         ds = make_dataset(shard_files, opts.resolution, opts.batch_size, opts.seed, first_epoch=first, epochs=count,
