@@ -17,7 +17,7 @@ from facegan.models import build_models  # noqa: E402
 keras.utils.set_random_seed(0)
 tf.config.experimental.enable_op_determinism()
 with setup.strategy.scope():
-    g, d = build_models(arch, 32, 16, 8, synchronized_bn=replicas > 1)
+    g, d = build_models(arch, 32, 16, 8, batchnorm="synchronized" if replicas > 1 else "fused")
     d_opt, g_opt = make_optimizer(2e-4, 0.5, "float32"), make_optimizer(2e-4, 0.5, "float32")
     d_opt.build(d.trainable_variables)
     g_opt.build(g.trainable_variables)

@@ -57,3 +57,16 @@ def test_flops_of_the_canonical_dcgan_step():
     assert forward_flops(g) == 2 * (100 * 512 * 16 + 3 * 33_554_432 + 1024 * 16 * 64 * 3)
     # 2.08 GFLOP per image per step (the planning notes rounded it to 2.07).
     assert gan_step_flops_per_image(g, d) == 2_081_210_368
+
+
+def test_batchnorm_kinds_share_weights_and_unknown_kind_is_an_error():
+    from facegan.layers import FusedBatchNormalization
+
+    plain_g, plain_d = build_models("dcgan", 32, 10, 4)
+    fused_g, fused_d = build_models("dcgan", 32, 10, 4, batchnorm="fused")
+    assert any(isinstance(layer, FusedBatchNormalization) for layer in fused_g.layers + fused_d.layers)
+    assert not any(isinstance(layer, FusedBatchNormalization) for layer in plain_g.layers + plain_d.layers)
+    assert [w.shape for w in plain_g.weights] == [w.shape for w in fused_g.weights]
+    assert [w.shape for w in plain_d.weights] == [w.shape for w in fused_d.weights]
+    with pytest.raises(ValueError, match="batchnorm must be one of"):
+        build_models("dcgan", 32, 10, 4, batchnorm="fast")

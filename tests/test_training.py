@@ -64,6 +64,21 @@ def test_h5_generator_loads_with_keras_and_generates(straight_run):
     assert _same_weights(g.get_weights(), keras_g.get_weights())
 
 
+def test_exported_models_load_without_facegan(straight_run):
+    """Training uses facegan's fused BatchNormalization; the exports use Keras's own layers."""
+    code = ("import sys, keras\n"
+            "for name in sys.argv[1:]:\n"
+            "    m = keras.models.load_model(name)\n"
+            "    kinds = {type(layer).__name__ for layer in m.layers}\n"
+            "    assert 'BatchNormalization' in kinds and 'FusedBatchNormalization' not in kinds, kinds\n"
+            "assert not any(mod.startswith('facegan') for mod in sys.modules)\n"
+            "print('ok')\n")
+    out = straight_run / "train"
+    proc = subprocess.run([sys.executable, "-c", code, str(out / "generator.keras"), str(out / "generator.h5"),
+                           str(out / "discriminator.keras")], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+
+
 def test_two_seeded_runs_are_identical(straight_run, tiny_shards, tmp_path):
     run_training(tmp_path, tiny_shards, epochs=3, checkpoint_every_steps=4)
     assert _same_weights(generator_weights(tmp_path / "train" / "generator.keras"),

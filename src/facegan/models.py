@@ -23,7 +23,12 @@ import math
 import keras
 from keras import layers
 
+from facegan.layers import FusedBatchNormalization
+
 ARCHITECTURES = ("dcgan", "seed")
+# BatchNormalization kinds: "keras" (plain; exported models), "fused" (one fused op per training
+# pass: faster, for one replica), "synchronized" (statistics over all replicas).
+BATCHNORM = ("keras", "fused", "synchronized")
 
 
 def _stages(resolution: int, first: int) -> int:
@@ -39,30 +44,39 @@ def _dcgan_init():
     return keras.initializers.RandomNormal(0.0, 0.02)
 
 
-def _bn(synchronized: bool):
+def _batchnorm_layer(batchnorm: str, **kwargs) -> layers.BatchNormalization:
+    """A BatchNormalization of kind ``batchnorm`` (see BATCHNORM); all kinds have the same weights."""
+    if batchnorm == "fused":
+        return FusedBatchNormalization(**kwargs)
+    if batchnorm in ("keras", "synchronized"):
+        return layers.BatchNormalization(synchronized=batchnorm == "synchronized", **kwargs)
+    raise ValueError(f"batchnorm must be one of {BATCHNORM}, got {batchnorm!r}")
+
+
+def _bn(batchnorm: str):
     # PyTorch's BatchNorm2d defaults (momentum 0.1 = Keras 0.9, eps 1e-5); gamma ~ N(1, 0.02).
-    return layers.BatchNormalization(momentum=0.9, epsilon=1e-5, synchronized=synchronized,
-                                     gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02))
+    return _batchnorm_layer(batchnorm, momentum=0.9, epsilon=1e-5,
+                            gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02))
 
 
-def dcgan_generator(resolution: int = 64, latent_dim: int = 100, width: int = 64, synchronized_bn: bool = False) -> keras.Model:
+def dcgan_generator(resolution: int = 64, latent_dim: int = 100, width: int = 64, batchnorm: str = "keras") -> keras.Model:
     n = _stages(resolution, 4)  # 64 -> 4 stride-2 stages after the 4x4 projection
     init = _dcgan_init()
     z = keras.Input((latent_dim,), name="z")
     x = layers.Reshape((1, 1, latent_dim))(z)
     x = layers.Conv2DTranspose(width * 2 ** (n - 1), 4, strides=1, padding="valid", use_bias=False,
                                kernel_initializer=init)(x)
-    x = layers.ReLU()(_bn(synchronized_bn)(x))
+    x = layers.ReLU()(_bn(batchnorm)(x))
     for i in range(n - 1, 0, -1):
         x = layers.Conv2DTranspose(width * 2 ** (i - 1), 4, strides=2, padding="same", use_bias=False,
                                    kernel_initializer=init)(x)
-        x = layers.ReLU()(_bn(synchronized_bn)(x))
+        x = layers.ReLU()(_bn(batchnorm)(x))
     x = layers.Conv2DTranspose(3, 4, strides=2, padding="same", use_bias=False, kernel_initializer=init)(x)
     out = layers.Activation("tanh", dtype="float32", name="image")(x)
     return keras.Model(z, out, name="generator")
 
 
-def dcgan_discriminator(resolution: int = 64, width: int = 64, synchronized_bn: bool = False) -> keras.Model:
+def dcgan_discriminator(resolution: int = 64, width: int = 64, batchnorm: str = "keras") -> keras.Model:
     n = _stages(resolution, 4)
     init = _dcgan_init()
     img = keras.Input((resolution, resolution, 3), name="image")
@@ -70,31 +84,31 @@ def dcgan_discriminator(resolution: int = 64, width: int = 64, synchronized_bn: 
     for i in range(n):
         x = layers.Conv2D(width * 2 ** i, 4, strides=2, padding="same", use_bias=False, kernel_initializer=init)(x)
         if i > 0:
-            x = _bn(synchronized_bn)(x)
+            x = _bn(batchnorm)(x)
         x = layers.LeakyReLU(0.2)(x)
     x = layers.Conv2D(1, 4, strides=1, padding="valid", use_bias=False, kernel_initializer=init)(x)
     out = layers.Activation("linear", dtype="float32", name="logit")(layers.Flatten()(x))
     return keras.Model(img, out, name="discriminator")
 
 
-def seed_generator(resolution: int = 64, latent_dim: int = 100, width: int = 64, synchronized_bn: bool = False) -> keras.Model:
+def seed_generator(resolution: int = 64, latent_dim: int = 100, width: int = 64, batchnorm: str = "keras") -> keras.Model:
     n = _stages(resolution, 8)
     top = width * 2 ** n
     z = keras.Input((latent_dim,), name="z")
     x = layers.Dense(8 * 8 * top, use_bias=False)(z)
-    x = layers.LeakyReLU(0.2)(layers.BatchNormalization(synchronized=synchronized_bn)(x))
+    x = layers.LeakyReLU(0.2)(_batchnorm_layer(batchnorm)(x))
     x = layers.Reshape((8, 8, top))(x)
     x = layers.Conv2DTranspose(top // 2, 5, strides=1, padding="same", use_bias=False)(x)
-    x = layers.LeakyReLU(0.2)(layers.BatchNormalization(synchronized=synchronized_bn)(x))
+    x = layers.LeakyReLU(0.2)(_batchnorm_layer(batchnorm)(x))
     for i in range(n - 1, 0, -1):
         x = layers.Conv2DTranspose(width * 2 ** (i - 1), 5, strides=2, padding="same", use_bias=False)(x)
-        x = layers.LeakyReLU(0.2)(layers.BatchNormalization(synchronized=synchronized_bn)(x))
+        x = layers.LeakyReLU(0.2)(_batchnorm_layer(batchnorm)(x))
     x = layers.Conv2DTranspose(3, 5, strides=2, padding="same", use_bias=False)(x)
     out = layers.Activation("tanh", dtype="float32", name="image")(x)
     return keras.Model(z, out, name="generator")
 
 
-def seed_discriminator(resolution: int = 64, width: int = 64, synchronized_bn: bool = False) -> keras.Model:
+def seed_discriminator(resolution: int = 64, width: int = 64, batchnorm: str = "keras") -> keras.Model:
     n = _stages(resolution, 8)
     img = keras.Input((resolution, resolution, 3), name="image")
     x = img
@@ -106,14 +120,14 @@ def seed_discriminator(resolution: int = 64, width: int = 64, synchronized_bn: b
     return keras.Model(img, out, name="discriminator")
 
 
-def build_models(architecture: str, resolution: int, latent_dim: int, width: int, synchronized_bn: bool = False) -> tuple[keras.Model, keras.Model]:
+def build_models(architecture: str, resolution: int, latent_dim: int, width: int, batchnorm: str = "keras") -> tuple[keras.Model, keras.Model]:
     """(generator, discriminator) for ``model.architecture``."""
     if architecture == "dcgan":
-        return (dcgan_generator(resolution, latent_dim, width, synchronized_bn),
-                dcgan_discriminator(resolution, width, synchronized_bn))
+        return (dcgan_generator(resolution, latent_dim, width, batchnorm),
+                dcgan_discriminator(resolution, width, batchnorm))
     if architecture == "seed":
-        return (seed_generator(resolution, latent_dim, width, synchronized_bn),
-                seed_discriminator(resolution, width, synchronized_bn))
+        return (seed_generator(resolution, latent_dim, width, batchnorm),
+                seed_discriminator(resolution, width, batchnorm))
     raise ValueError(f"model.architecture must be one of {ARCHITECTURES}, got {architecture!r}")
 
 

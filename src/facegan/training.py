@@ -235,8 +235,10 @@ def build_gan(opts: TrainOptions, setup, policy: str):
     from facegan.gan import GAN, make_optimizer
     from facegan.models import build_models
 
+    # Fused BatchNorm (one op per pass, the same results) except across replicas, which need synchronised statistics.
+    batchnorm = "synchronized" if setup.replicas > 1 else "fused"
     generator, discriminator = build_models(opts.architecture, opts.resolution, opts.latent_dim, opts.width,
-                                            synchronized_bn=setup.replicas > 1)
+                                            batchnorm=batchnorm)
     d_opt = make_optimizer(opts.lr, opts.beta_1, policy)
     g_opt = make_optimizer(opts.lr, opts.beta_1, policy)
     # Build the optimizers' slots inside the scope before the first traced step (under

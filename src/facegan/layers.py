@@ -1,0 +1,44 @@
+"""``FusedBatchNormalization``: Keras's BatchNormalization with its training pass as one fused op.
+
+Keras 3 normalises with ``tf.nn.moments`` and ``tf.nn.batch_normalization``: about ten elementwise
+and reduction ops forward and as many backward, each a full pass over the activations. TensorFlow's
+``FusedBatchNormV3`` (oneDNN on CPU, cuDNN on GPU) does the forward in one op and the backward in
+one ``FusedBatchNormGradV3``; on the canonical DCGAN step that removes most of the non-convolution
+time (BENCHMARKS.md, "Step settings").
+
+Same weights (gamma, beta, moving mean and variance, in Keras's order), same arguments and the same
+results as ``keras.layers.BatchNormalization`` up to float rounding, including the moving variance,
+which Keras updates with the *biased* batch variance: the fused op returns the unbiased one, which
+is scaled back here. Used only where it is equivalent: training on 4D channels-last inputs without
+a mask or cross-replica synchronisation; everything else (inference, 2D inputs, ``synchronized``)
+is Keras's own path. Exported models use plain BatchNormalization (``facegan.training.export_models``),
+so loading them does not need facegan.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+
+@keras.saving.register_keras_serializable(package="facegan")
+class FusedBatchNormalization(keras.layers.BatchNormalization):
+    def _fusable(self, inputs, training, mask) -> bool:
+        return (bool(training) and self.trainable and mask is None and not self.synchronized and not self.renorm
+                and self.scale and self.center and len(inputs.shape) == 4 and self.axis in (-1, 3))
+
+    def call(self, inputs, training=None, mask=None):
+        if not self._fusable(inputs, training, mask):
+            return super().call(inputs, training=training, mask=mask)
+        x = tf.convert_to_tensor(inputs)
+        if x.dtype not in (tf.float16, tf.bfloat16, tf.float32):
+            x = tf.cast(x, tf.float32)
+        y, mean, unbiased_var = tf.compat.v1.nn.fused_batch_norm(
+            x, tf.cast(self.gamma, tf.float32), tf.cast(self.beta, tf.float32), epsilon=self.epsilon,
+            data_format="NHWC", is_training=True)
+        n = tf.cast(tf.reduce_prod(tf.shape(x)[:-1]), tf.float32)
+        variance = unbiased_var * tf.maximum(n - 1.0, 1.0) / n
+        m = self.momentum
+        self.moving_mean.assign(self.moving_mean * m + tf.stop_gradient(mean) * (1.0 - m))
+        self.moving_variance.assign(self.moving_variance * m + tf.stop_gradient(variance) * (1.0 - m))
+        return tf.cast(y, self.compute_dtype)
