@@ -6,6 +6,7 @@ import datetime as _dt
 import os
 import platform
 import statistics
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,3 +76,59 @@ def publish(title: str, body: str, no_append: bool) -> None:
         print(body)
     else:
         append_report(title, body)
+
+
+class PairedPeak:
+    """Step times, each followed by a large float32 matmul timed right after it.
+
+    This VM's speed drifts by up to 2x within minutes (BENCHMARKS.md). Pairing every timed step with
+    a peak measured seconds later gives a fraction of peak that drift cancels out of, and a fair
+    way to compare configurations that ran minutes apart: by their fractions of the paired peak.
+    """
+
+    def __init__(self, size: int = 4096):
+        import tensorflow as tf
+
+        a, b = tf.random.normal((size, size), seed=1), tf.random.normal((size, size), seed=2)
+        self._matmul = tf.function(lambda: tf.matmul(a, b))
+        self._flop = 2 * size**3
+        self._matmul().numpy()
+        self.steps: list[tuple[float, int]] = []  # (seconds, steps) per timed execution
+        self.peaks: list[float] = []  # GFLOP/s after each
+
+    def peak_now(self) -> float:
+        t = time.perf_counter()
+        self._matmul().numpy()
+        return self._flop / (time.perf_counter() - t) / 1e9
+
+    def record(self, seconds: float, steps: int = 1) -> None:
+        self.steps.append((seconds, steps))
+        self.peaks.append(self.peak_now())
+
+    def result(self) -> dict:
+        return {"step_seconds": [s / n for s, n in self.steps], "peaks": self.peaks}
+
+
+def summarise(results: list[dict], batch: int, gflop_per_image: float) -> dict:
+    """Median images/s, peak and fraction of paired peak over all timed steps of all repeats."""
+    secs = [s for r in results for s in r["step_seconds"]]
+    peaks = [p for r in results for p in r["peaks"]]
+    fractions = [batch * gflop_per_image / s / p for r in results for s, p in zip(r["step_seconds"], r["peaks"])]
+    return {"images_per_s": batch / median(secs), "peak": median(peaks), "of_peak": median(fractions),
+            "best_images_per_s": batch / min(secs), "steps": len(secs)}
+
+
+def training_rate(shards_dir: str | Path, steps: int = 5, batch: int = 128, resolution: int = 64) -> float:
+    """facegan's fp32 training images/s, from a ``train_throughput.py`` worker (median step time)."""
+    import json
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, str(Path(__file__).with_name("train_throughput.py")), "--worker",
+                           "facegan fp32 1 replica", "--shards", str(shards_dir), "--steps", str(steps),
+                           "--batch", str(batch), "--resolution", str(resolution)],
+                          capture_output=True, text=True, timeout=3600)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"training worker failed: {proc.stderr[-2000:]}")
+    return batch / median(json.loads(lines[-1][7:])["step_seconds"])

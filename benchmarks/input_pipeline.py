@@ -12,7 +12,6 @@ writer. Consumption is the canonical DCGAN's fp32 training throughput measured i
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,7 +39,7 @@ def main() -> None:
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
     import facegan  # noqa: F401  (TensorFlow settings as in training)
-    from _common import publish, median, synthetic_shards, table
+    from _common import median, publish, synthetic_shards, table, training_rate
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -49,10 +48,7 @@ def main() -> None:
             reader_rate(files, res)  # warm the page cache and tf.data
             rates = [reader_rate(files, res) for _ in range(args.repeats)]
             rows.append([res, median(rates)])
-        train = subprocess.run([sys.executable, str(HERE / "train_throughput.py"), "--worker", "facegan fp32 1 replica",
-                                "--shards", str(Path(tmp)), "--steps", "5", "--batch", "128"],
-                               capture_output=True, text=True, timeout=3600)
-        consumed = float([ln for ln in train.stdout.splitlines() if ln.startswith("RESULT ")][-1][7:])
+        consumed = training_rate(tmp, steps=5)
     body = (f"{args.images} synthetic faces in 8 shards, batch 128, median of {args.repeats} full passes. "
             f"Training consumes {consumed:.1f} images/s (canonical 64x64 DCGAN, fp32, measured in this run; "
             f"at 128x128 it consumes about 4x fewer).\n\n")

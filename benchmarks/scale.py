@@ -39,10 +39,9 @@ def data_stage(work: Path, size: int, shards: int) -> float:
 
 
 def train_rate(shards_dir: Path, resolution: int) -> float:
-    proc = subprocess.run([sys.executable, str(HERE / "train_throughput.py"), "--worker", "facegan fp32 1 replica",
-                           "--shards", str(shards_dir), "--steps", "4", "--batch", "128",
-                           "--resolution", str(resolution)], capture_output=True, text=True, timeout=3600)
-    return float([ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1][7:])
+    from _common import training_rate
+
+    return training_rate(shards_dir, steps=4, resolution=resolution)
 
 
 def main() -> None:

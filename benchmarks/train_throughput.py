@@ -5,7 +5,8 @@
 The canonical 64x64 DCGAN (latent 100, width 64), global batch 128. Every configuration runs in its
 own process (logical CPU devices and the precision policy must be set before TensorFlow starts),
 all configurations once per repeat, interleaved; the table shows medians. FLOPs per image per step
-come from :mod:`facegan.flops` (2.08 GFLOP); "peak" is a 4096^2 float32 matmul measured in the run.
+come from :mod:`facegan.flops` (2.08 GFLOP); every timed step is paired with a 4096^2 float32
+matmul timed right after it, in the same process (the "paired peak": see ``_common.PairedPeak``).
 
 * facegan:     ``GAN.fit`` on the shard reader, exactly as the ``train`` rule builds it
                (:func:`facegan.training.build_gan`), float32 / mixed_bfloat16, 1 / 2 CPU replicas.
@@ -39,13 +40,24 @@ CONFIGS = {
 
 
 # ------------------------------------------------------------------------------------------ workers
+# Each returns PairedPeak.result(): the time of every timed step, each paired with a matmul peak.
 
 
 def worker_facegan(cfg, shards, steps, batch, resolution=64):
+    """``cfg`` may also set (step_settings.py): batchnorm, inter_op/intra_op threads, jit_compile,
+    steps_per_execution. Steps are timed by a callback that reads the losses, as the train rule's
+    StepGuard does after every step."""
+    import tensorflow as tf
+
+    if cfg.get("inter_op"):
+        tf.config.threading.set_inter_op_parallelism_threads(cfg["inter_op"])
+    if cfg.get("intra_op"):
+        tf.config.threading.set_intra_op_parallelism_threads(cfg["intra_op"])
     from facegan.devices import precision_policy, setup_devices
 
     setup = setup_devices(0, cfg["replicas"])
     import keras
+    from _common import PairedPeak
 
     from facegan.reader import make_dataset
     from facegan.training import TrainOptions, build_gan
@@ -54,19 +66,38 @@ def worker_facegan(cfg, shards, steps, batch, resolution=64):
     policy = precision_policy(opts.mixed_precision, setup.kind)
     keras.mixed_precision.set_global_policy(policy)
     keras.utils.set_random_seed(0)
+    spe = cfg.get("steps_per_execution", 1)
     with setup.strategy.scope():
-        gan = build_gan(opts, setup, policy)
+        gan = build_gan(opts, setup, policy, batchnorm=cfg.get("batchnorm"))
+        if "jit_compile" in cfg or spe > 1:
+            gan.compile(d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer,
+                        jit_compile=cfg.get("jit_compile", False), steps_per_execution=spe)
     ds = make_dataset(shards, resolution, batch, seed=0, epochs=None, shuffle_buffer=1024)
-    gan.fit(ds, epochs=1, steps_per_epoch=3, verbose=0, shuffle=False)  # trace and warm up
-    t = time.perf_counter()
-    gan.fit(ds, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False)
-    return steps * batch / (time.perf_counter() - t)
+    clock = PairedPeak()
+
+    class Timer(keras.callbacks.Callback):
+        timing = False
+
+        def on_train_batch_begin(self, step, logs=None):
+            self.t = time.perf_counter()
+
+        def on_train_batch_end(self, step, logs=None):
+            float(logs["d_loss"])
+            if self.timing:
+                clock.record(time.perf_counter() - self.t, spe)
+
+    timer = Timer()
+    gan.fit(ds, epochs=1, steps_per_epoch=3 * spe, verbose=0, shuffle=False, callbacks=[timer])  # trace, warm up
+    timer.timing = True
+    gan.fit(ds, epochs=1, steps_per_epoch=steps * spe, verbose=0, shuffle=False, callbacks=[timer])
+    return clock.result()
 
 
 def worker_tutorial(cfg, shards, steps, batch):
     import facegan  # noqa: F401  (same TensorFlow settings: oneDNN on)
     import keras
     import tensorflow as tf
+    from _common import PairedPeak
 
     from facegan.models import build_models
     from facegan.reader import make_dataset
@@ -95,11 +126,12 @@ def worker_tutorial(cfg, shards, steps, batch):
     it = iter(make_dataset(shards, 64, batch, seed=0, epochs=None, shuffle_buffer=1024))
     for _ in range(3):
         train_step(next(it))[0].numpy()
-    t = time.perf_counter()
+    clock = PairedPeak()
     for _ in range(steps):
-        losses = train_step(next(it))
-    losses[0].numpy()
-    return steps * batch / (time.perf_counter() - t)
+        t = time.perf_counter()
+        train_step(next(it))[0].numpy()
+        clock.record(time.perf_counter() - t)
+    return clock.result()
 
 
 def worker_torch(cfg, shards, steps, batch):
@@ -107,7 +139,6 @@ def worker_torch(cfg, shards, steps, batch):
     from torch import nn
 
     torch.manual_seed(0)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     nz, ngf, ndf = 100, 64, 64
     netG = nn.Sequential(
         nn.ConvTranspose2d(nz, ngf * 8, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 8), nn.ReLU(True),
@@ -142,42 +173,89 @@ def worker_torch(cfg, shards, steps, batch):
         errG = criterion(netD(fake).view(-1), label)
         errG.backward()
         optG.step()
+        return errG.item()
 
     for i in range(2):
         step(i)
-    t = time.perf_counter()
+    from _common import PairedPeak  # the same TensorFlow matmul as the other workers' peak
+
+    clock = PairedPeak()
     for i in range(steps):
-        step(i)
-    return steps * batch / (time.perf_counter() - t)
-
-
-def worker_peak(size=4096, repeats=6):
-    import facegan  # noqa: F401
-    import tensorflow as tf
-
-    a, b = tf.random.normal((size, size)), tf.random.normal((size, size))
-    f = tf.function(lambda: tf.matmul(a, b))
-    f().numpy()
-    best = 0.0
-    for _ in range(repeats):
         t = time.perf_counter()
-        f().numpy()
-        best = max(best, 2 * size**3 / (time.perf_counter() - t) / 1e9)
-    return best
+        step(i)
+        clock.record(time.perf_counter() - t)
+    return clock.result()
 
 
 # ------------------------------------------------------------------------------------------ driver
 
 
-def run_worker(name: str, shards_dir: str, steps: int, batch: int) -> float | None:
-    proc = subprocess.run([sys.executable, __file__, "--worker", name, "--shards", shards_dir, "--steps", str(steps),
-                           "--batch", str(batch)], capture_output=True, text=True, timeout=3600)
+def run_worker(cfg: dict, shards_dir: str, steps: int, batch: int, resolution: int = 64) -> dict | None:
+    proc = subprocess.run([sys.executable, __file__, "--worker-config", json.dumps(cfg), "--shards", shards_dir,
+                           "--steps", str(steps), "--batch", str(batch), "--resolution", str(resolution)],
+                          capture_output=True, text=True, timeout=3600)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:
         tail = proc.stderr.strip().splitlines()[-1:] or ["no output"]
-        print(f"  {name}: failed ({tail[0]})", file=sys.stderr)
+        print(f"  failed: {tail[0]}", file=sys.stderr)
         return None
     return json.loads(lines[-1][7:])
+
+
+def run_in_worker(cfg: dict, shards_dir: str, steps: int, batch: int, resolution: int) -> dict:
+    shards = sorted(str(p) for p in Path(shards_dir).rglob(f"r{resolution}/*.tfrecord")) or sorted(
+        str(p) for p in Path(shards_dir).glob("*.tfrecord"))
+    if cfg["kind"] == "facegan":
+        return worker_facegan(cfg, shards, steps, batch, resolution)
+    return {"tutorial": worker_tutorial, "torch": worker_torch}[cfg["kind"]](cfg, shards, steps, batch)
+
+
+def measure(configs: dict[str, dict], steps: int, repeats: int, batch: int) -> tuple[dict[str, dict], float]:
+    """Every configuration once per repeat, interleaved, each in its own process; summaries by name."""
+    from _common import summarise, synthetic_shards
+
+    from facegan.flops import gan_step_flops_per_image
+    from facegan.models import build_models
+
+    g, d = build_models("dcgan", 64, 100, 64)
+    gflop = gan_step_flops_per_image(g, d) / 1e9
+    results: dict[str, list[dict]] = {n: [] for n in configs}
+    with tempfile.TemporaryDirectory() as tmp:
+        synthetic_shards(Path(tmp), 1024, 64)
+        for r in range(repeats):
+            for name, cfg in configs.items():
+                # bfloat16 without BF16 instructions (e.g. AVX2-only CPUs) is emulated and very slow:
+                # fewer timed steps keep the run bounded.
+                n = max(1, steps // 4) if cfg.get("mixed") else steps
+                value = run_worker(cfg, tmp, n, batch)
+                if value:
+                    results[name].append(value)
+                    s = summarise([value], batch, gflop)
+                    print(f"repeat {r + 1}: {name}: {s['images_per_s']:.1f} images/s, {s['of_peak']:.0%} of peak",
+                          file=sys.stderr, flush=True)
+    return {n: summarise(v, batch, gflop) for n, v in results.items() if v}, gflop
+
+
+def rows_for(summaries: dict[str, dict], gflop: float, names: list[str], baselines: dict[str, str]) -> list[list]:
+    """Table rows; "vs X" columns compare fractions of the paired peak (drift cancels out)."""
+    rows = []
+    for name in names:
+        s = summaries.get(name)
+        if not s:
+            rows.append([name, "failed"] + [""] * (4 + len(baselines)))
+            continue
+        row = [name, f"{s['images_per_s']:.1f}", f"{s['best_images_per_s']:.1f}", f"{s['images_per_s'] * gflop:.1f}",
+               f"{s['of_peak']:.0%}"]
+        for base in baselines.values():
+            row.append(f"{s['of_peak'] / summaries[base]['of_peak']:.2f}x" if base in summaries else "")
+        rows.append(row)
+    return rows
+
+
+METHOD = ("Every timed step is followed by a float32 4096^2 matmul timed on its own (the paired peak): this VM's speed "
+          "drifts by up to 2x within minutes, so 'of peak' is the median over steps of (step GFLOP/s / the peak "
+          "measured right after it), and the 'vs' columns compare configurations by that fraction. images/s is "
+          "batch / median step time; 'best' is batch / fastest step.")
 
 
 def main() -> None:
@@ -188,67 +266,33 @@ def main() -> None:
     ap.add_argument("--only", nargs="*", help="run only these configurations (names as in the table)")
     ap.add_argument("--no-append", action="store_true")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
+    ap.add_argument("--worker-config", help=argparse.SUPPRESS)
     ap.add_argument("--shards", help=argparse.SUPPRESS)
     ap.add_argument("--resolution", type=int, default=64, help=argparse.SUPPRESS)
     args = ap.parse_args()
 
-    if args.worker:
-        if args.worker == "peak":
-            result = worker_peak()
-        else:
-            cfg = CONFIGS[args.worker]
-            shards = sorted(str(p) for p in Path(args.shards).rglob(f"r{args.resolution}/*.tfrecord")) or sorted(
-                str(p) for p in Path(args.shards).glob("*.tfrecord"))
-            if cfg["kind"] == "facegan":
-                result = worker_facegan(cfg, shards, args.steps, args.batch, args.resolution)
-            else:
-                fn = {"tutorial": worker_tutorial, "torch": worker_torch}[cfg["kind"]]
-                result = fn(cfg, shards, args.steps, args.batch)
+    if args.worker or args.worker_config:
+        cfg = CONFIGS[args.worker] if args.worker else json.loads(args.worker_config)
+        result = run_in_worker(cfg, args.shards, args.steps, args.batch, args.resolution)
         print("RESULT " + json.dumps(result))
         return
 
-    from _common import publish, median, synthetic_shards, table
+    from _common import median, publish, table
 
-    from facegan.flops import gan_step_flops_per_image
-    from facegan.models import build_models
-
-    g, d = build_models("dcgan", 64, 100, 64)
-    gflop = gan_step_flops_per_image(g, d) / 1e9
     names = args.only or list(CONFIGS)
     try:
         import torch  # noqa: F401
     except ImportError:
         names = [n for n in names if CONFIGS[n]["kind"] != "torch"]
         print("torch is not installed: skipping the PyTorch example (pip install torch==2.13.0)", file=sys.stderr)
-    results: dict[str, list[float]] = {n: [] for n in names}
-    peaks = []
-    with tempfile.TemporaryDirectory() as tmp:
-        synthetic_shards(Path(tmp), 1024, 64)
-        for r in range(args.repeats):
-            peaks.append(run_worker("peak", tmp, 0, 0))
-            for name in names:
-                # bfloat16 without BF16 instructions (e.g. AVX2-only CPUs) is emulated and very slow:
-                # fewer timed steps keep the run bounded; images/s is still a per-step average.
-                steps = max(2, args.steps // 3) if CONFIGS[name].get("mixed") else args.steps
-                value = run_worker(name, tmp, steps, args.batch)
-                if value:
-                    results[name].append(value)
-                print(f"repeat {r + 1}: {name}: {value and round(value, 1)} images/s", file=sys.stderr, flush=True)
-    peak = median([p for p in peaks if p])
-    base = median(results["tf-tutorial fp32"]) if results.get("tf-tutorial fp32") else None
-    torch_ips = median(results["pytorch example fp32"]) if results.get("pytorch example fp32") else None
-    rows = []
-    for name, values in results.items():
-        if not values:
-            rows.append([name, "failed", "", "", "", ""])
-            continue
-        ips = median(values)
-        rows.append([name, f"{ips:.1f}", f"{ips * gflop:.1f}", f"{ips * gflop / peak:.0%}",
-                     f"{ips / base:.2f}x" if base else "", f"{ips / torch_ips:.2f}x" if torch_ips else ""])
+    summaries, gflop = measure({n: CONFIGS[n] for n in names}, args.steps, args.repeats, args.batch)
+    peak = median([s["peak"] for s in summaries.values()])
     body = (f"Canonical 64x64 DCGAN (G 3.58M, D 2.77M parameters), global batch {args.batch}, {gflop:.2f} GFLOP "
-            f"per image per GAN step; {args.steps} timed steps after warm-up, median of {args.repeats} interleaved "
-            f"repeats, each configuration in its own process. Matmul peak (float32, 4096^2): {peak:.1f} GFLOP/s.\n\n")
-    body += table(["configuration", "images/s", "GFLOP/s", "of matmul peak", "vs tf-tutorial", "vs pytorch"], rows)
+            f"per image per GAN step; {args.steps} timed steps after warm-up (bf16: fewer), {args.repeats} "
+            f"interleaved repeats, each configuration in its own process. {METHOD} Median paired peak: "
+            f"{peak:.1f} GFLOP/s.\n\n")
+    body += table(["configuration", "images/s", "best", "GFLOP/s", "of paired peak", "vs tf-tutorial", "vs pytorch"],
+                  rows_for(summaries, gflop, names, {"tf": "tf-tutorial fp32", "torch": "pytorch example fp32"}))
     publish("Training throughput", body, args.no_append)
 
 

@@ -230,13 +230,16 @@ def export_models(opts: TrainOptions, generator, discriminator, out_dir: Path) -
     return paths
 
 
-def build_gan(opts: TrainOptions, setup, policy: str):
-    """The compiled GAN exactly as ``train`` uses it (call inside ``setup.strategy.scope()``)."""
+def build_gan(opts: TrainOptions, setup, policy: str, batchnorm: str | None = None):
+    """The compiled GAN exactly as ``train`` uses it (call inside ``setup.strategy.scope()``).
+
+    ``batchnorm`` (benchmarks only): by default fused BatchNorm (one op per pass, the same results;
+    measured faster in BENCHMARKS.md), except across replicas, which need synchronised statistics.
+    """
     from facegan.gan import GAN, make_optimizer
     from facegan.models import build_models
 
-    # Fused BatchNorm (one op per pass, the same results) except across replicas, which need synchronised statistics.
-    batchnorm = "synchronized" if setup.replicas > 1 else "fused"
+    batchnorm = batchnorm or ("synchronized" if setup.replicas > 1 else "fused")
     generator, discriminator = build_models(opts.architecture, opts.resolution, opts.latent_dim, opts.width,
                                             batchnorm=batchnorm)
     d_opt = make_optimizer(opts.lr, opts.beta_1, policy)

@@ -6,7 +6,7 @@ rule train:
     input:
         shards=get_shard_files(),
         stats="results/data/stats.json",
-        code=get_code("training", "gan", "models", "reader", "devices"),
+        code=get_code("training", "gan", "models", "layers", "reader", "devices"),
     output:
         generator="results/train/generator.keras",
         generator_h5="results/train/generator.h5",
