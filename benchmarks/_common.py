@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -120,10 +123,6 @@ def summarise(results: list[dict], batch: int, gflop_per_image: float) -> dict:
 
 def training_rate(shards_dir: str | Path, steps: int = 5, batch: int = 128, resolution: int = 64) -> float:
     """facegan's fp32 training images/s, from a ``train_throughput.py`` worker (median step time)."""
-    import json
-    import subprocess
-    import sys
-
     proc = subprocess.run([sys.executable, str(Path(__file__).with_name("train_throughput.py")), "--worker",
                            "facegan fp32 1 replica", "--shards", str(shards_dir), "--steps", str(steps),
                            "--batch", str(batch), "--resolution", str(resolution)],

@@ -3,8 +3,9 @@
 Keras 3 normalises with ``tf.nn.moments`` and ``tf.nn.batch_normalization``: about ten elementwise
 and reduction ops forward and as many backward, each a full pass over the activations. TensorFlow's
 ``FusedBatchNormV3`` (oneDNN on CPU, cuDNN on GPU) does the forward in one op and the backward in
-one ``FusedBatchNormGradV3``; on the canonical DCGAN step that removes most of the non-convolution
-time (BENCHMARKS.md, "Step settings").
+one ``FusedBatchNormGradV3``. On the canonical DCGAN step that cuts BatchNorm from ~12% to ~4% of
+the busy time (BENCHMARKS.md, "Profile of the training step"); on this 2-core CPU the wall-clock
+difference was within noise.
 
 Same weights (gamma, beta, moving mean and variance, in Keras's order), same arguments and the same
 results as ``keras.layers.BatchNormalization`` up to float rounding, including the moving variance,
@@ -39,6 +40,6 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
         n = tf.cast(tf.reduce_prod(tf.shape(x)[:-1]), tf.float32)
         variance = unbiased_var * tf.maximum(n - 1.0, 1.0) / n
         m = self.momentum
-        self.moving_mean.assign(self.moving_mean * m + tf.stop_gradient(mean) * (1.0 - m))
-        self.moving_variance.assign(self.moving_variance * m + tf.stop_gradient(variance) * (1.0 - m))
+        self.moving_mean.assign(self.moving_mean * m + mean * (1.0 - m))
+        self.moving_variance.assign(self.moving_variance * m + variance * (1.0 - m))
         return tf.cast(y, self.compute_dtype)

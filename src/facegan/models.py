@@ -27,7 +27,7 @@ from facegan.layers import FusedBatchNormalization
 
 ARCHITECTURES = ("dcgan", "seed")
 # BatchNormalization kinds: "keras" (plain; exported models), "fused" (one fused op per training
-# pass: faster, for one replica), "synchronized" (statistics over all replicas).
+# pass: less work, for one replica), "synchronized" (statistics over all replicas).
 BATCHNORM = ("keras", "fused", "synchronized")
 
 

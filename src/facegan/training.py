@@ -233,8 +233,8 @@ def export_models(opts: TrainOptions, generator, discriminator, out_dir: Path) -
 def build_gan(opts: TrainOptions, setup, policy: str, batchnorm: str | None = None):
     """The compiled GAN exactly as ``train`` uses it (call inside ``setup.strategy.scope()``).
 
-    ``batchnorm`` (benchmarks only): by default fused BatchNorm (one op per pass, the same results;
-    measured faster in BENCHMARKS.md), except across replicas, which need synchronised statistics.
+    ``batchnorm`` (benchmarks only): by default fused BatchNorm (one op per pass, the same results,
+    less work: BENCHMARKS.md), except across replicas, which need synchronised statistics.
     """
     from facegan.gan import GAN, make_optimizer
     from facegan.models import build_models
