@@ -2,7 +2,7 @@
 # workflow/rules/, logic in the facegan package (src/facegan/).
 from snakemake.utils import min_version, validate
 
-from facegan.config import check_config
+from facegan.config import check_config, schema_path
 
 min_version("9.0")
 
@@ -13,8 +13,8 @@ report: "workflow/report/workflow.rst"
 configfile: "config/config.yaml"
 
 
-check_config(config, workflow.source_path("workflow/schemas/config.schema.yaml"))
-validate(config, "workflow/schemas/config.schema.yaml")
+check_config(config, schema_path())
+validate(config, str(schema_path()))
 
 
 include: "workflow/rules/common.smk"

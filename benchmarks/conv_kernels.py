@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from facegan.runtime import configure_tensorflow
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
@@ -40,7 +42,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
-    import facegan  # noqa: F401  (oneDNN on, as in training)
+    configure_tensorflow()  # the same TensorFlow settings as the workflow's steps
     import tensorflow as tf
     from _common import publish, table
 

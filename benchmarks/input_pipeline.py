@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from facegan.runtime import configure_tensorflow
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
@@ -38,7 +40,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
-    import facegan  # noqa: F401  (TensorFlow settings as in training)
+    configure_tensorflow()  # the same TensorFlow settings as the workflow's steps
     from _common import median, publish, synthetic_shards, table, training_rate
 
     rows = []

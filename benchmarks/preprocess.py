@@ -8,7 +8,8 @@ approaches read the same files from a warm page cache, interleaved, median of ``
 
 * plain:   ``np.asarray(Image.open(p).convert("RGB").crop(box).resize((r, r)))`` one at a time,
            the notebooks' approach (no output written).
-* facegan: ``write_shard``: draft-mode decode, crop+antialiased resize, Example encoding,
+* facegan: ``write_shard``: libjpeg-turbo decode (simplejpeg; 1/2-1/8 scaled decode when the output is
+           at most a quarter of the crop), crop+antialiased resize, Example encoding,
            TFRecord framing with CRCs, written to disk.
 * scaling: the shard writer over all images in one process vs two processes on halves.
 """
@@ -27,7 +28,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import publish, median, table  # noqa: E402
+from _common import median, publish, table  # noqa: E402
 
 from facegan.index import Entry  # noqa: E402
 from facegan.preprocess import PreprocessOptions, crop_box, write_shard  # noqa: E402

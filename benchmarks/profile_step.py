@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from facegan.runtime import configure_tensorflow
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
@@ -52,6 +54,7 @@ def main() -> None:
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
 
+    configure_tensorflow()  # the same TensorFlow settings as the workflow's steps
     from facegan.devices import setup_devices
 
     setup = setup_devices(0, 1)
@@ -59,10 +62,11 @@ def main() -> None:
     import tensorflow as tf
     from _common import publish, synthetic_shards, table
 
+    from facegan.options import TrainOptions
     from facegan.reader import make_dataset
-    from facegan.training import TrainOptions, build_gan
+    from facegan.training import build_gan
 
-    opts = TrainOptions(batch_size=args.batch, mixed_precision=False)
+    opts = TrainOptions.from_config({}, {"batch_size": args.batch, "mixed_precision": False}, resolution=64)
     keras.utils.set_random_seed(0)
     with setup.strategy.scope():
         gan = build_gan(opts, setup, "float32", batchnorm=args.batchnorm)

@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from facegan.runtime import configure_tensorflow
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
@@ -59,11 +61,12 @@ def worker_facegan(cfg, shards, steps, batch, resolution=64):
     import keras
     from _common import PairedPeak
 
+    from facegan.options import TrainOptions
     from facegan.reader import make_dataset
-    from facegan.training import TrainOptions, build_gan
+    from facegan.training import build_gan
 
-    opts = TrainOptions(batch_size=batch, mixed_precision=cfg["mixed"], resolution=resolution)
-    policy = precision_policy(opts.mixed_precision, setup.kind)
+    opts = TrainOptions.from_config({}, {"batch_size": batch, "mixed_precision": cfg["mixed"]}, resolution)
+    policy = precision_policy(opts.run.mixed_precision, setup.kind)
     keras.mixed_precision.set_global_policy(policy)
     keras.utils.set_random_seed(0)
     spe = cfg.get("steps_per_execution", 1)
@@ -94,7 +97,6 @@ def worker_facegan(cfg, shards, steps, batch, resolution=64):
 
 
 def worker_tutorial(cfg, shards, steps, batch):
-    import facegan  # noqa: F401  (same TensorFlow settings: oneDNN on)
     import keras
     import tensorflow as tf
     from _common import PairedPeak
@@ -270,6 +272,7 @@ def main() -> None:
     ap.add_argument("--shards", help=argparse.SUPPRESS)
     ap.add_argument("--resolution", type=int, default=64, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    configure_tensorflow()  # the same TensorFlow settings as the workflow's steps
 
     if args.worker or args.worker_config:
         cfg = CONFIGS[args.worker] if args.worker else json.loads(args.worker_config)

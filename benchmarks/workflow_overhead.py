@@ -40,7 +40,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
-    from _common import publish, median, table
+    from _common import median, publish, table
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,8 +1,10 @@
-"""Shared fixtures: tiny data sets in CelebA's layouts and a helper that runs the real workflow."""
+"""Fixtures: tiny data sets in CelebA's layouts, tiny configs, and runners for the real workflow and
+training jobs (each in its own process, through one subprocess helper)."""
 
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -14,8 +16,28 @@ import pytest
 import yaml
 from PIL import Image
 
+from facegan.runtime import configure_tensorflow
+
 REPO = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+configure_tensorflow()  # the tests are an entry point: the same TensorFlow settings as the workflow
+
+# The tiny training run: width 8, 32x32, 96 images, batch 16 (6 steps per epoch). Precision pinned to
+# float32, so tests that compare numbers do not depend on whether the CPU has bfloat16 instructions.
+TINY_MODEL = {"architecture": "dcgan", "latent_dim": 16, "width": 8}
+TINY_TRAIN = {"epochs": 2, "batch_size": 16, "shuffle_buffer": 64, "mixed_precision": False, "gpus": 0}
+
+
+def run_python(args: list[str], *, timeout: int = 900, check: bool = True, cwd: Path | None = None,
+               env: dict | None = None) -> subprocess.CompletedProcess:
+    """``python <args>`` in a fresh process (TensorFlow's device set-up must precede its start)."""
+    proc = subprocess.run([sys.executable, *map(str, args)], capture_output=True, text=True, timeout=timeout,
+                          cwd=cwd, env=env)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"python {' '.join(map(str, args))[:300]} failed ({proc.returncode}):\n"
+                             f"{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+    return proc
 
 
 def face_jpeg_bytes(i: int, size=(178, 218)) -> bytes:
@@ -42,40 +64,32 @@ def write_celeba_zip(path: Path, n: int = 12, nested: bool = True) -> Path:
 
 
 def tiny_config(**overrides) -> dict:
-    """The smallest useful demo: 32x32 synthetic faces, few images."""
+    """The smallest useful workflow config: 96 synthetic faces at 32x32, float32; blocks in ``overrides``
+    are merged one level deep."""
     cfg = {
         "seed": 0,
         "dataset": {"name": "tiny", "source": "synthetic", "synthetic_count": 96},
         "preprocess": {"resolution": 32, "crop": 160, "shards": 3},
+        "train": {"mixed_precision": False},
     }
     for key, value in overrides.items():
         cfg[key] = {**cfg.get(key, {}), **value} if isinstance(value, dict) else value
     return cfg
 
 
-def run_snakemake(workdir: Path, config: dict | None, *args: str, check: bool = True,
-                  timeout: int = 900) -> subprocess.CompletedProcess:
+def run_snakemake(workdir: Path, config: dict | None, *args: str, check: bool = True, timeout: int = 900,
+                  env: dict | None = None) -> subprocess.CompletedProcess:
     """Run the real workflow in ``workdir`` with ``config`` written to ``workdir/config.yaml``."""
     workdir.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir), *args]
+    cmd = ["-m", "snakemake", "-s", REPO / "Snakefile", "-d", workdir, *args]
     if config is not None:  # last: --configfile takes several values and would swallow a target after it
         (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-        cmd += ["--configfile", str(workdir / "config.yaml")]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=workdir)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
-    return proc
-
-
-@pytest.fixture
-def celeba_zip(tmp_path) -> Path:
-    return write_celeba_zip(tmp_path / "celeba-dataset.zip")
+        cmd += ["--configfile", workdir / "config.yaml"]
+    return run_python(cmd, timeout=timeout, check=check, cwd=workdir, env=env)
 
 
 def build_tiny_shards(root: Path, count: int = 96, shards: int = 2, resolution: int = 32) -> dict:
     """The data stage's functions run directly (no Snakemake): synthetic faces -> shards + stats.json."""
-    import json
-
     from facegan.datastats import collect
     from facegan.index import build_index
     from facegan.preprocess import PreprocessOptions, write_shard
@@ -94,32 +108,95 @@ def build_tiny_shards(root: Path, count: int = 96, shards: int = 2, resolution: 
     return {"files": files, "stats": str(stats_path), "stats_json": json.loads(stats_path.read_text())}
 
 
+def run_training(workdir: Path, data: dict, *, timeout: int = 600, check: bool = True, model: dict | None = None,
+                 sleep_per_step: float = 0.0, poison_after_epoch: int | None = None, wait: bool = True,
+                 **train_keys):
+    """The train step (``facegan.steps.train.train``) in a fresh process on ``data`` (:func:`build_tiny_shards`),
+    writing ``workdir/train/``, ``workdir/train_state/`` and ``workdir/train.log``. ``train_keys`` override
+    :data:`TINY_TRAIN`; ``sleep_per_step`` and ``poison_after_epoch`` add test callbacks (train_job.py).
+    ``wait=False`` returns the running ``Popen``."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    out = workdir / "train"
+    spec = {
+        "step": {"shards": data["files"], "stats": data["stats"], "generator": str(out / "generator.keras"),
+                 "generator_h5": str(out / "generator.h5"), "discriminator": str(out / "discriminator.keras"),
+                 "history": str(out / "history.csv"), "progress": str(out / "progress"),
+                 "training_options": str(out / "training_options.json"), "model": {**TINY_MODEL, **(model or {})},
+                 "training": {**TINY_TRAIN, **train_keys}, "resolution": 32, "seed": 0,
+                 "state_dir": str(workdir / "train_state")},
+        "log_file": str(workdir / "train.log"),
+        "sleep_per_step": sleep_per_step,
+        "poison_after_epoch": poison_after_epoch,
+    }
+    (workdir / "train_job.json").write_text(json.dumps(spec))
+    args = [HERE / "train_job.py", workdir / "train_job.json"]
+    if not wait:
+        return subprocess.Popen([sys.executable, *map(str, args)], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+    return run_python(args, timeout=timeout, check=check)
+
+
+def model_weights(path: Path) -> list:
+    import keras
+
+    return keras.models.load_model(path).get_weights()
+
+
+# ------------------------------------------------------------------------------------------ fixtures
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def python():
+    """:func:`run_python`: ``python(args, timeout=, check=, cwd=, env=)``."""
+    return run_python
+
+
+@pytest.fixture(scope="session")
+def face_jpeg():
+    """:func:`face_jpeg_bytes`: ``face_jpeg(i)`` is a deterministic CelebA-sized JPEG."""
+    return face_jpeg_bytes
+
+
+@pytest.fixture(scope="session")
+def make_celeba_zip():
+    """:func:`write_celeba_zip`: ``make_celeba_zip(path, n=12, nested=True)``."""
+    return write_celeba_zip
+
+
+@pytest.fixture
+def celeba_zip(tmp_path) -> Path:
+    return write_celeba_zip(tmp_path / "celeba-dataset.zip")
+
+
+@pytest.fixture(scope="session")
+def make_config():
+    """:func:`tiny_config`: ``make_config(model={...}, train={...})``."""
+    return tiny_config
+
+
+@pytest.fixture(scope="session")
+def snakemake():
+    """:func:`run_snakemake`: ``snakemake(workdir, config, *args, check=True)``."""
+    return run_snakemake
+
+
 @pytest.fixture(scope="session")
 def tiny_shards(tmp_path_factory) -> dict:
     return build_tiny_shards(tmp_path_factory.mktemp("tiny_data"))
 
 
-TINY_TRAIN = {"architecture": "dcgan", "latent_dim": 16, "width": 8, "resolution": 32, "seed": 0, "epochs": 2,
-              "batch_size": 16, "shuffle_buffer": 64}
+@pytest.fixture(scope="session")
+def train_job():
+    """:func:`run_training`: ``train_job(workdir, tiny_shards, epochs=3, ...)``."""
+    return run_training
 
 
-def run_training(workdir: Path, data: dict, timeout: int = 600, check: bool = True, **options):
-    """Run facegan.steps.train in a fresh process (device setup must precede TensorFlow's start)."""
-    import json
-
-    workdir.mkdir(parents=True, exist_ok=True)
-    args = {"shard_files": data["files"], "stats_path": data["stats"], "out_dir": str(workdir / "train"),
-            "state_dir": str(workdir / "train_state"), "options": {**TINY_TRAIN, **options}}
-    (workdir / "args.json").write_text(json.dumps(args))
-    code = ("import json, sys; from facegan.steps import train; "
-            f"train(**json.load(open({str(workdir / 'args.json')!r})), log_file={str(workdir / 'train.log')!r})")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"training failed ({proc.returncode}):\n{proc.stderr[-6000:]}")
-    return proc
-
-
-def generator_weights(path: Path) -> list:
-    import keras
-
-    return [w for w in keras.models.load_model(path).get_weights()]
+@pytest.fixture(scope="session")
+def weights_of():
+    """:func:`model_weights`: the weights of a saved model."""
+    return model_weights

@@ -4,7 +4,10 @@ import sys
 
 import numpy as np
 
-from facegan.devices import setup_devices
+from facegan.runtime import configure_tensorflow
+
+configure_tensorflow()
+from facegan.devices import setup_devices  # noqa: E402
 
 replicas, out, arch = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 setup = setup_devices(0, replicas)

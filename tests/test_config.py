@@ -1,13 +1,24 @@
+import os
+
+import jsonschema
 import pytest
 import yaml
 
-from conftest import REPO
-from facegan.config import ConfigError, check_config, config_errors, load_schema, schema_markdown
+from facegan.config import (
+    ConfigError,
+    check_config,
+    config_errors,
+    leaf_keys,
+    load_schema,
+    schema_markdown,
+    schema_path,
+    with_defaults,
+)
 
 
-def test_shipped_configs_are_valid():
+def test_shipped_configs_are_valid(repo):
     for name in ("config.yaml", "celeba.yaml"):
-        check_config(yaml.safe_load((REPO / "config" / name).read_text()))
+        check_config(yaml.safe_load((repo / "config" / name).read_text()))
 
 
 def test_errors_name_every_bad_key():
@@ -23,6 +34,67 @@ def test_check_config_raises_with_all_messages():
         check_config({"dataset": {"source": "http"}})
 
 
-def test_config_readme_is_generated_from_the_current_schema():
-    assert (REPO / "config" / "README.md").read_text() == schema_markdown(load_schema()), (
+def test_config_readme_is_generated_from_the_current_schema(repo):
+    assert (repo / "config" / "README.md").read_text() == schema_markdown(load_schema()), (
         "config/README.md is stale: run python -m facegan.config > config/README.md")
+
+
+# JSON Schema keywords the schema may use; anything else in a property is a typo or a YAML slip (a comma in a
+# flow mapping once turned "endpoints included." into a key).
+SCHEMA_KEYWORDS = {"$schema", "description", "type", "additionalProperties", "properties", "default", "enum",
+                   "minimum", "maximum", "exclusiveMinimum", "pattern", "items", "minItems", "not", "anyOf"}
+
+
+def test_schema_uses_only_json_schema_keywords_and_is_valid():
+    schema = load_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+
+    def walk(node, where):
+        assert set(node) <= SCHEMA_KEYWORDS, f"{where}: unexpected {sorted(set(node) - SCHEMA_KEYWORDS)}"
+        for key, sub in node.get("properties", {}).items():
+            walk(sub, f"{where}.{key}" if where else key)
+
+    walk(schema, "")
+
+
+def test_schema_readme_and_defaults_hold_the_same_keys(repo):
+    """Every documented key is a config key with a description and a default, and nothing else is documented."""
+    schema = load_schema()
+    documented = {line.split("`")[1] for line in (repo / "config" / "README.md").read_text().splitlines()
+                  if line.startswith("| `")}
+
+    def leaves(cfg, prefix=""):
+        for key, value in cfg.items():
+            if isinstance(value, dict) and value:
+                yield from leaves(value, f"{prefix}{key}.")
+            else:
+                yield f"{prefix}{key}"
+
+    keys = {name for name, _ in leaf_keys(schema)}
+    assert documented == keys == set(leaves(with_defaults({}, schema)))
+    assert all(sub.get("description") and "default" in sub for _, sub in leaf_keys(schema))
+
+
+def test_schema_ships_inside_the_package():
+    path = schema_path()
+    assert path.is_file() and path.parent.name == "schemas" and path.parent.parent.name == "facegan"
+
+
+def test_with_defaults_fills_nested_blocks_and_keeps_given_values():
+    cfg = with_defaults({"train": {"epochs": 3}})
+    assert cfg["train"]["epochs"] == 3 and cfg["train"]["batch_size"] == 128 and cfg["train"]["gpus"] == 1
+    assert cfg["export"]["grid"] == {"rows": 8, "cols": 8}
+    check_config(cfg)
+
+
+@pytest.mark.slow
+def test_a_normal_install_finds_its_schema(tmp_path, python, repo):
+    """Not only the editable install: a wheel carries the schema, and the workflow's config check works from it."""
+    python(["-m", "pip", "wheel", "--no-deps", "-q", "-w", tmp_path / "wheel", repo], timeout=600)
+    wheel = next((tmp_path / "wheel").glob("facegan-*.whl"))
+    python(["-m", "pip", "install", "--no-deps", "-q", "--target", tmp_path / "site", wheel], timeout=600)
+    code = ("import facegan, facegan.config as c; from pathlib import Path\n"
+            "assert Path(facegan.__file__).is_relative_to(Path(r'%s')), facegan.__file__\n"
+            "c.check_config(c.with_defaults({})); print(c.schema_path())\n" % (tmp_path / "site"))
+    out = python(["-c", code], env={**os.environ, "PYTHONPATH": str(tmp_path / "site")}).stdout
+    assert out.strip().startswith(str(tmp_path / "site"))

@@ -4,8 +4,6 @@ This holds only if per-replica losses are scaled by the global batch, the noise 
 global draw, and BatchNorm is synchronised across replicas (all three are checked here at once).
 """
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,15 +13,14 @@ pytestmark = pytest.mark.slow
 HERE = Path(__file__).parent
 
 
-def _step(tmp_path, replicas):
+def _step(python, tmp_path, replicas):
     out = tmp_path / f"r{replicas}.npz"
-    subprocess.run([sys.executable, str(HERE / "one_step.py"), str(replicas), str(out), "dcgan"], check=True,
-                   capture_output=True, timeout=300)
+    python([HERE / "one_step.py", replicas, out, "dcgan"], timeout=300)
     return np.load(out)
 
 
-def test_two_replicas_match_one_replica_after_a_step(tmp_path):
-    one, two = _step(tmp_path, 1), _step(tmp_path, 2)
+def test_two_replicas_match_one_replica_after_a_step(tmp_path, python):
+    one, two = _step(python, tmp_path, 1), _step(python, tmp_path, 2)
     assert int(one["replicas"]) == 1 and int(two["replicas"]) == 2
     n = len([k for k in one.files if k.startswith("w")])
     for i in range(n):

@@ -1,18 +1,21 @@
 import pytest
 
-from conftest import face_jpeg_bytes
 from facegan.index import DatasetIndexError, build_index, read_index, write_index
 
 
-def _images(root, names):
-    for name in names:
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(face_jpeg_bytes(1))
+@pytest.fixture
+def images(face_jpeg):
+    def write(root, names):
+        for name in names:
+            path = root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(face_jpeg(1))
+
+    return write
 
 
-def test_sorted_order_limit_and_contiguous_balanced_shards(tmp_path):
-    _images(tmp_path, [f"b/{i:03d}.jpg" for i in range(10)] + [f"a/{i:03d}.PNG" for i in range(5)] + ["notes.txt"])
+def test_sorted_order_limit_and_contiguous_balanced_shards(tmp_path, images):
+    images(tmp_path, [f"b/{i:03d}.jpg" for i in range(10)] + [f"a/{i:03d}.PNG" for i in range(5)] + ["notes.txt"])
     entries, counts = build_index(tmp_path, limit=12, shards=4)
     assert counts == {"found": 15, "partition_file": None, "in_split": 15, "selected": 12}
     assert [e.path.split(str(tmp_path) + "/")[1] for e in entries][:6] == [
@@ -20,22 +23,22 @@ def test_sorted_order_limit_and_contiguous_balanced_shards(tmp_path):
     assert [e.shard for e in entries] == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]
 
 
-def test_more_shards_than_images_leaves_empty_shards(tmp_path):
-    _images(tmp_path, ["1.jpg", "2.jpg"])
+def test_more_shards_than_images_leaves_empty_shards(tmp_path, images):
+    images(tmp_path, ["1.jpg", "2.jpg"])
     entries, _ = build_index(tmp_path, shards=5)
     assert sorted({e.shard for e in entries}) == [0, 2]
 
 
-def test_split_uses_celeba_partition_txt(tmp_path):
-    _images(tmp_path, [f"img/{i:06d}.jpg" for i in range(1, 7)])
+def test_split_uses_celeba_partition_txt(tmp_path, images):
+    images(tmp_path, [f"img/{i:06d}.jpg" for i in range(1, 7)])
     (tmp_path / "list_eval_partition.txt").write_text("".join(f"{i:06d}.jpg {(i - 1) // 2}\n" for i in range(1, 7)))
     entries, counts = build_index(tmp_path, split="val")
     assert [e.path[-10:] for e in entries] == ["000003.jpg", "000004.jpg"]
     assert {e.split for e in entries} == {"val"}
 
 
-def test_split_without_partition_file_is_a_clear_error(tmp_path):
-    _images(tmp_path, ["1.jpg"])
+def test_split_without_partition_file_is_a_clear_error(tmp_path, images):
+    images(tmp_path, ["1.jpg"])
     with pytest.raises(DatasetIndexError, match="dataset.split: all"):
         build_index(tmp_path, split="train")
 
@@ -45,8 +48,8 @@ def test_no_images_is_a_clear_error(tmp_path):
         build_index(tmp_path)
 
 
-def test_index_round_trip(tmp_path):
-    _images(tmp_path / "d", ["1.jpg", "2.jpg", "3.jpg"])
+def test_index_round_trip(tmp_path, images):
+    images(tmp_path / "d", ["1.jpg", "2.jpg", "3.jpg"])
     entries, _ = build_index(tmp_path / "d", shards=2)
     write_index(entries, tmp_path / "index.tsv")
     assert read_index(tmp_path / "index.tsv") == entries

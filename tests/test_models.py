@@ -11,7 +11,7 @@ def test_canonical_dcgan_parameter_counts_match_the_pytorch_tutorial():
     assert trainable_params(d) == 2_765_568
 
 
-@pytest.mark.parametrize("architecture", ["dcgan", "seed"])
+@pytest.mark.parametrize("architecture", ["dcgan", "tutorial"])
 @pytest.mark.parametrize("resolution", [32, 64, 128])
 def test_shapes(architecture, resolution):
     g, d = build_models(architecture, resolution, 20, 4)
@@ -28,8 +28,8 @@ def test_width_scales_every_layer():
     assert 3.0 < trainable_params(g2) / trainable_params(g1) < 4.0
 
 
-def test_seed_discriminator_has_dropout_0_3_and_no_batchnorm():
-    _, d = build_models("seed", 64, 100, 16)
+def test_tutorial_discriminator_has_dropout_0_3_and_no_batchnorm():
+    _, d = build_models("tutorial", 64, 100, 16)
     rates = [layer.rate for layer in d.layers if isinstance(layer, keras.layers.Dropout)]
     assert rates and all(r == 0.3 for r in rates)
     assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in d.layers)
@@ -70,3 +70,13 @@ def test_batchnorm_kinds_share_weights_and_unknown_kind_is_an_error():
     assert [w.shape for w in plain_d.weights] == [w.shape for w in fused_d.weights]
     with pytest.raises(ValueError, match="batchnorm must be one of"):
         build_models("dcgan", 32, 10, 4, batchnorm="fast")
+
+
+def test_old_architecture_name_seed_still_builds_the_tutorial_model_with_a_warning(caplog):
+    with caplog.at_level("WARNING"):
+        g_old, _ = build_models("seed", 32, 10, 4)
+    assert "is now called 'tutorial'" in caplog.text
+    g_new, _ = build_models("tutorial", 32, 10, 4)
+    assert [w.shape for w in g_old.weights] == [w.shape for w in g_new.weights]
+    with pytest.raises(ValueError, match="model.architecture must be one of"):
+        build_models("stylegan", 32, 10, 4)

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import face_jpeg_bytes
 from facegan.datastats import collect
 from facegan.index import Entry
 from facegan.preprocess import PreprocessOptions, SkipImage, crop_box, load_face, write_shard
@@ -20,12 +19,12 @@ def _save(img: Image.Image, fmt: str, **kw) -> bytes:
 
 
 @pytest.fixture
-def bad_inputs(tmp_path):
+def bad_inputs(tmp_path, face_jpeg):
     """Every kind of input the shard step meets in the wild, with whether it must be kept."""
     rgb = Image.new("RGB", (178, 218), (200, 30, 60))
     cases = {
-        "good.jpg": (face_jpeg_bytes(1), True),
-        "truncated.jpg": (face_jpeg_bytes(2)[:700], False),
+        "good.jpg": (face_jpeg(1), True),
+        "truncated.jpg": (face_jpeg(2)[:700], False),
         "empty.jpg": (b"", False),
         "text.jpg": (b"this is not an image at all\n" * 20, False),
         "png_named.jpg": (_save(rgb, "PNG"), True),
@@ -97,11 +96,11 @@ def test_crop_selects_the_centre_and_resize_antialiases(tmp_path):
 
 
 @pytest.mark.parametrize("resolution", [32, 64, 128])
-def test_libjpeg_turbo_path_matches_pil_decoding(tmp_path, resolution):
+def test_libjpeg_turbo_path_matches_pil_decoding(tmp_path, resolution, face_jpeg):
     from facegan.preprocess import RESAMPLE
 
     path = tmp_path / "f.jpg"
-    path.write_bytes(face_jpeg_bytes(5))
+    path.write_bytes(face_jpeg(5))
     ours = load_face(path, PreprocessOptions(resolution=resolution, crop=160)).astype(float)
     with Image.open(path) as img:
         ref = np.asarray(img.convert("RGB").resize((resolution,) * 2, RESAMPLE, box=(9, 29, 169, 189)), float)
@@ -112,10 +111,10 @@ def test_libjpeg_turbo_path_matches_pil_decoding(tmp_path, resolution):
     assert np.abs(ours - ref).mean() < mean_tol and np.abs(ours - ref).max() < max_tol
 
 
-def test_shard_is_written_atomically_on_failure(tmp_path, monkeypatch):
+def test_shard_is_written_atomically_on_failure(tmp_path, monkeypatch, face_jpeg):
     import facegan.preprocess as pp
 
-    (tmp_path / "a.jpg").write_bytes(face_jpeg_bytes(1))
+    (tmp_path / "a.jpg").write_bytes(face_jpeg(1))
 
     def boom(*a, **k):
         raise KeyboardInterrupt

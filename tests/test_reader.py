@@ -2,12 +2,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-# Training runs with op determinism on; the reader must work under it.
-tf.config.experimental.enable_op_determinism()
-
 from facegan.index import Entry
 from facegan.preprocess import PreprocessOptions, write_shard
 from facegan.reader import make_dataset
+
+# Training runs with op determinism on; the reader must work under it.
+tf.config.experimental.enable_op_determinism()
 
 
 @pytest.fixture(scope="module")

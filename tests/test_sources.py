@@ -4,7 +4,6 @@ import zipfile
 
 import pytest
 
-from conftest import face_jpeg_bytes, write_celeba_zip
 from facegan import sources
 from facegan.index import build_index
 from facegan.sources import KaggleCredentialsError, SourceError, fetch, kaggle_credentials_present, unpack_downloads
@@ -19,11 +18,11 @@ def test_local_zip_in_kaggle_layout_is_unpacked_and_indexed(tmp_path, celeba_zip
     assert [e.path.rsplit("/", 1)[1] for e in entries] == [f"{i:06d}.jpg" for i in range(1, 9)]
 
 
-def test_local_flat_folder_is_linked_not_copied(tmp_path):
+def test_local_flat_folder_is_linked_not_copied(tmp_path, face_jpeg):
     folder = tmp_path / "Celebrity_Faces_Dataset"
     folder.mkdir()
     for i in (3, 1, 2):
-        (folder / f"{i:06d}.jpg").write_bytes(face_jpeg_bytes(i))
+        (folder / f"{i:06d}.jpg").write_bytes(face_jpeg(i))
     out = fetch("local", tmp_path / "resources" / "faces", path=str(folder))
     assert (out / "images").is_symlink()
     entries, counts = build_index(out, shards=1)
@@ -31,11 +30,11 @@ def test_local_flat_folder_is_linked_not_copied(tmp_path):
     assert counts["partition_file"] is None
 
 
-def test_local_tar_gz(tmp_path):
+def test_local_tar_gz(tmp_path, face_jpeg):
     archive = tmp_path / "faces.tar.gz"
     with tarfile.open(archive, "w:gz") as tf:
         for i in (1, 2):
-            data = face_jpeg_bytes(i)
+            data = face_jpeg(i)
             info = tarfile.TarInfo(f"img_align_celeba/{i:06d}.jpg")
             info.size = len(data)
             tf.addfile(info, io.BytesIO(data))
@@ -43,10 +42,10 @@ def test_local_tar_gz(tmp_path):
     assert len(build_index(out)[0]) == 2
 
 
-def test_archive_escaping_its_folder_is_refused_and_leaves_nothing(tmp_path):
+def test_archive_escaping_its_folder_is_refused_and_leaves_nothing(tmp_path, face_jpeg):
     evil = tmp_path / "evil.zip"
     with zipfile.ZipFile(evil, "w") as zf:
-        zf.writestr("../outside.jpg", face_jpeg_bytes(1))
+        zf.writestr("../outside.jpg", face_jpeg(1))
     with pytest.raises(SourceError, match="outside"):
         fetch("local", tmp_path / "res" / "evil", path=str(evil))
     assert not (tmp_path / "res" / "outside.jpg").exists()
@@ -107,10 +106,10 @@ def test_kaggle_download_runs_the_real_client_until_the_network_and_cleans_up(tm
     assert not list((tmp_path / "resources").iterdir())
 
 
-def test_kaggle_downloaded_archive_is_unpacked_in_celeba_layout(tmp_path):
+def test_kaggle_downloaded_archive_is_unpacked_in_celeba_layout(tmp_path, make_celeba_zip):
     download_dir = tmp_path / "dl"
     download_dir.mkdir()
-    write_celeba_zip(download_dir / "celeba-dataset.zip", n=6)
+    make_celeba_zip(download_dir / "celeba-dataset.zip", n=6)
     out = tmp_path / "celeba"
     assert unpack_downloads(download_dir, out) == ["celeba-dataset.zip"]
     entries, counts = build_index(out, split="all")

@@ -1,4 +1,4 @@
-"""Training: outputs, resume after a kill, raising epochs, determinism, stale checkpoints, NaN stop.
+"""Training: outputs, resume after a kill, raising epochs, determinism, stale checkpoints, NaN stop, precisions.
 
 Each run trains a tiny DCGAN (width 8, 32x32, 96 images, 6 steps per epoch) in a fresh process.
 """
@@ -7,14 +7,10 @@ import csv
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import numpy as np
 import pytest
-
-from conftest import TINY_TRAIN, generator_weights, run_training
 
 pytestmark = pytest.mark.slow
 
@@ -29,10 +25,10 @@ def _same_weights(a, b):
 
 
 @pytest.fixture(scope="module")
-def straight_run(tiny_shards, tmp_path_factory):
+def straight_run(tiny_shards, tmp_path_factory, train_job):
     """An uninterrupted 3-epoch run: the reference the resumed runs must reproduce exactly."""
     work = tmp_path_factory.mktemp("straight")
-    run_training(work, tiny_shards, epochs=3, checkpoint_every_steps=4)
+    train_job(work, tiny_shards, epochs=3, checkpoint_every_steps=4)
     return work
 
 
@@ -50,21 +46,22 @@ def test_training_writes_every_output(straight_run, tiny_shards):
     assert opts["dataset_sha256"] == tiny_shards["stats_json"]["dataset_sha256"]
     assert opts["devices"]["kind"] == "cpu" and opts["devices"]["replicas"] == 1
     assert {"python", "tensorflow", "keras"} <= set(opts["versions"])
-    assert opts["train_options"]["learning_rate"] == 2e-4
+    assert opts["train_options"]["optimizer"]["learning_rate"] == 2e-4  # dcgan's default, resolved
+    assert opts["precision_policy"] == "float32"
+    assert opts["outputs"]["generator"] == str(out / "generator.keras")
     assert any((straight_run / "train_state" / "tensorboard").rglob("events.out.tfevents.*"))
 
 
-def test_h5_generator_loads_with_keras_and_generates(straight_run):
+def test_h5_generator_loads_with_keras_and_generates(straight_run, weights_of):
     import keras
 
     g = keras.models.load_model(straight_run / "train" / "generator.h5")
     images = np.asarray(g(np.random.default_rng(0).normal(size=(4, 16)).astype("float32"), training=False))
     assert images.shape == (4, 32, 32, 3) and np.all(np.abs(images) <= 1)
-    keras_g = keras.models.load_model(straight_run / "train" / "generator.keras")
-    assert _same_weights(g.get_weights(), keras_g.get_weights())
+    assert _same_weights(g.get_weights(), weights_of(straight_run / "train" / "generator.keras"))
 
 
-def test_exported_models_load_without_facegan(straight_run):
+def test_exported_models_load_without_facegan(straight_run, python):
     """Training uses facegan's fused BatchNormalization; the exports use Keras's own layers."""
     code = ("import sys, keras\n"
             "for name in sys.argv[1:]:\n"
@@ -74,42 +71,31 @@ def test_exported_models_load_without_facegan(straight_run):
             "assert not any(mod.startswith('facegan') for mod in sys.modules)\n"
             "print('ok')\n")
     out = straight_run / "train"
-    proc = subprocess.run([sys.executable, "-c", code, str(out / "generator.keras"), str(out / "generator.h5"),
-                           str(out / "discriminator.keras")], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+    proc = python(["-c", code, out / "generator.keras", out / "generator.h5", out / "discriminator.keras"])
+    assert proc.stdout.strip() == "ok"
 
 
-def test_two_seeded_runs_are_identical(straight_run, tiny_shards, tmp_path):
-    run_training(tmp_path, tiny_shards, epochs=3, checkpoint_every_steps=4)
-    assert _same_weights(generator_weights(tmp_path / "train" / "generator.keras"),
-                         generator_weights(straight_run / "train" / "generator.keras"))
+def test_two_seeded_runs_are_identical(straight_run, tiny_shards, tmp_path, train_job, weights_of):
+    train_job(tmp_path, tiny_shards, epochs=3, checkpoint_every_steps=4)
+    assert _same_weights(weights_of(tmp_path / "train" / "generator.keras"),
+                         weights_of(straight_run / "train" / "generator.keras"))
 
 
-def test_raising_epochs_continues_and_matches_an_uninterrupted_run(straight_run, tiny_shards, tmp_path):
-    run_training(tmp_path, tiny_shards, epochs=2, checkpoint_every_steps=4)
+def test_raising_epochs_continues_and_matches_an_uninterrupted_run(straight_run, tiny_shards, tmp_path, train_job,
+                                                                   weights_of):
+    train_job(tmp_path, tiny_shards, epochs=2, checkpoint_every_steps=4)
     assert [int(r["epoch"]) for r in _history(tmp_path)] == [1, 2]
-    run_training(tmp_path, tiny_shards, epochs=3, checkpoint_every_steps=4)
+    train_job(tmp_path, tiny_shards, epochs=3, checkpoint_every_steps=4)
     assert [int(r["epoch"]) for r in _history(tmp_path)] == [1, 2, 3]
     log = (tmp_path / "train.log").read_text()
     assert "resumed from" in log and "epochs 3..3" in log
-    assert _same_weights(generator_weights(tmp_path / "train" / "generator.keras"),
-                         generator_weights(straight_run / "train" / "generator.keras"))
+    assert _same_weights(weights_of(tmp_path / "train" / "generator.keras"),
+                         weights_of(straight_run / "train" / "generator.keras"))
 
 
-def test_killed_job_resumes_from_its_last_checkpoint(straight_run, tiny_shards, tmp_path):
+def test_killed_job_resumes_from_its_last_checkpoint(straight_run, tiny_shards, tmp_path, train_job, weights_of):
     """SIGKILL mid-training (after the step-4 checkpoint of epoch 2), then run again."""
-    args = {"shard_files": tiny_shards["files"], "stats_path": tiny_shards["stats"], "out_dir": str(tmp_path / "train"),
-            "state_dir": str(tmp_path / "train_state"),
-            "options": {**TINY_TRAIN, "epochs": 3, "checkpoint_every_steps": 4}}
-    (tmp_path / "args.json").write_text(json.dumps(args))
-    code = ("import json; from facegan.steps import train; import time, keras\n"
-            "class Slow(keras.callbacks.Callback):\n"
-            "    def on_train_batch_end(self, b, logs=None): time.sleep(0.3)\n"
-            "import facegan.training as t\n"
-            "orig = t._callbacks\n"
-            "t._callbacks = lambda *a, **k: orig(*a, **k) + [Slow()]\n"
-            f"train(**json.load(open({str(tmp_path / 'args.json')!r})))")
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = train_job(tmp_path, tiny_shards, epochs=3, checkpoint_every_steps=4, sleep_per_step=0.3, wait=False)
     ckpt_dir = tmp_path / "train_state" / "checkpoints"
     deadline = time.time() + 300
     # Wait for the mid-epoch checkpoint of epoch 2 (step 6 + 4 = 10), then kill without warning.
@@ -120,51 +106,55 @@ def test_killed_job_resumes_from_its_last_checkpoint(straight_run, tiny_shards, 
     proc.wait()
     assert not (tmp_path / "train" / "generator.keras").exists()
 
-    run_training(tmp_path, tiny_shards, epochs=3, checkpoint_every_steps=4)
-    rows = _history(tmp_path)
-    assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
+    train_job(tmp_path, tiny_shards, epochs=3, checkpoint_every_steps=4)
+    assert [int(r["epoch"]) for r in _history(tmp_path)] == [1, 2, 3]
     assert "resumed from" in (tmp_path / "train.log").read_text()
-    assert _same_weights(generator_weights(tmp_path / "train" / "generator.keras"),
-                         generator_weights(straight_run / "train" / "generator.keras"))
+    assert _same_weights(weights_of(tmp_path / "train" / "generator.keras"),
+                         weights_of(straight_run / "train" / "generator.keras"))
 
 
-def test_checkpoint_from_other_settings_is_set_aside_not_reused(tiny_shards, tmp_path):
-    run_training(tmp_path, tiny_shards, epochs=1)
-    run_training(tmp_path, tiny_shards, epochs=1, width=4)
+def test_checkpoint_from_other_settings_is_set_aside_not_reused(tiny_shards, tmp_path, train_job):
+    train_job(tmp_path, tiny_shards, epochs=1)
+    train_job(tmp_path, tiny_shards, epochs=1, model={"width": 4})
     log = (tmp_path / "train.log").read_text()
     assert "NOT reused" in log and "width" in log and "resumed from" not in log
     assert len(list(tmp_path.glob("train_state.stale-*"))) == 1
     assert [int(r["epoch"]) for r in _history(tmp_path)] == [1]
 
 
-def test_lowering_epochs_below_the_checkpoint_is_a_clear_error(tiny_shards, tmp_path):
-    run_training(tmp_path, tiny_shards, epochs=2)
-    proc = run_training(tmp_path, tiny_shards, epochs=1, check=False)
+def test_lowering_epochs_below_the_checkpoint_is_a_clear_error(tiny_shards, tmp_path, train_job):
+    train_job(tmp_path, tiny_shards, epochs=2)
+    proc = train_job(tmp_path, tiny_shards, epochs=1, check=False)
     assert proc.returncode == 1
     assert "is at epoch 2 but train.epochs is 1" in (tmp_path / "train.log").read_text()
 
 
-def test_non_finite_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(tiny_shards, tmp_path):
+def test_non_finite_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(tiny_shards, tmp_path,
+                                                                                     train_job):
     """Fault injection: after epoch 1 (checkpointed) a discriminator weight becomes NaN."""
-    args = {"shard_files": tiny_shards["files"], "stats_path": tiny_shards["stats"], "out_dir": str(tmp_path / "train"),
-            "state_dir": str(tmp_path / "train_state"), "options": {**TINY_TRAIN, "epochs": 3}}
-    (tmp_path / "args.json").write_text(json.dumps(args))
-    code = ("import json, numpy as np, keras; from facegan.steps import train\n"
-            "class Poison(keras.callbacks.Callback):\n"
-            "    def on_epoch_end(self, epoch, logs=None):\n"
-            "        if epoch == 0:\n"
-            "            v = self.model.discriminator.trainable_variables[0]\n"
-            "            v.assign(np.full(v.shape, np.nan, 'float32'))\n"
-            "import facegan.training as t\n"
-            "orig = t._callbacks\n"
-            "t._callbacks = lambda *a, **k: orig(*a, **k) + [Poison()]\n"
-            f"train(**json.load(open({str(tmp_path / 'args.json')!r})), log_file={str(tmp_path / 'train.log')!r})")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    proc = train_job(tmp_path, tiny_shards, epochs=3, poison_after_epoch=0, check=False)
     log = (tmp_path / "train.log").read_text()
     assert proc.returncode == 1, log[-3000:]
     assert "non-finite loss" in log and "last good checkpoint (epoch 1)" in log and "Traceback" not in log
     assert not (tmp_path / "train" / "generator.keras").exists()
     # The epoch-1 checkpoint is intact: rerunning (without the fault) resumes from it and finishes.
-    run_training(tmp_path, tiny_shards, epochs=3)
+    train_job(tmp_path, tiny_shards, epochs=3)
     assert [int(r["epoch"]) for r in _history(tmp_path)] == [1, 2, 3]
     assert "resumed from" in (tmp_path / "train.log").read_text()
+
+
+@pytest.mark.parametrize("setting", [False, True, "auto"])
+def test_each_precision_setting_trains_with_the_policy_it_names(setting, tiny_shards, tmp_path, train_job):
+    from facegan.devices import cpu_has_bf16
+
+    expected = {False: "float32", True: "mixed_bfloat16",
+                "auto": "mixed_bfloat16" if cpu_has_bf16() else "float32"}[setting]
+    train_job(tmp_path, tiny_shards, epochs=1, mixed_precision=setting)
+    opts = json.loads((tmp_path / "train" / "training_options.json").read_text())
+    assert opts["precision_policy"] == expected
+    assert f"{expected}, epochs 1..1" in (tmp_path / "train.log").read_text()
+    assert all(np.isfinite(float(r["g_loss"])) for r in _history(tmp_path))
+    import keras
+
+    g = keras.models.load_model(tmp_path / "train" / "generator.keras")
+    assert {w.dtype for w in g.weights} == {"float32"}  # exported in float32 whatever trained it

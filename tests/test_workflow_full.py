@@ -1,22 +1,28 @@
 """The whole workflow on a tiny config, then what reruns when something changes (dry runs)."""
 
 import json
+import os
 import re
 import shutil
 
 import pytest
 from PIL import Image
 
-from conftest import run_snakemake, tiny_config
-
 pytestmark = pytest.mark.slow
 
-TINY_FULL = tiny_config(
-    model={"width": 8, "latent_dim": 16},
-    train={"epochs": 2, "batch_size": 16, "gpus": 2, "shuffle_buffer": 64},
-    export={"samples": 6, "grid": {"rows": 3, "cols": 3}, "interpolation": {"steps": 4, "rows": 2}, "compare": 4},
-    evaluate={"images": 64},
-)
+DOWNSTREAM_OF_TRAIN = {"train", "sample", "grid", "progress_gif", "plot_losses", "interpolate", "compare", "evaluate",
+                       "all"}
+
+
+@pytest.fixture(scope="module")
+def tiny_full(make_config):
+    return make_config(
+        model={"width": 8, "latent_dim": 16},
+        train={"epochs": 2, "batch_size": 16, "gpus": 2, "shuffle_buffer": 64},
+        export={"samples": 6, "grid": {"rows": 3, "cols": 3}, "interpolation": {"steps": 4, "rows": 2},
+                "compare": 4},
+        evaluate={"images": 64},
+    )
 
 
 def planned(stdout: str) -> dict[str, int]:
@@ -36,16 +42,28 @@ def planned(stdout: str) -> dict[str, int]:
     return jobs
 
 
+def job_inputs(stdout: str) -> dict[str, set[str]]:
+    """rule -> the input files a dry run lists for its (first) job."""
+    inputs = {}
+    for block in re.split(r"(?m)^rule ", stdout)[1:]:
+        name = block.split(":", 1)[0]
+        m = re.search(r"(?m)^\s+input: (.*)$", block)
+        if m and name not in inputs:
+            inputs[name] = {p.strip() for p in m.group(1).split(",")}
+    return inputs
+
+
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory):
+def finished(tmp_path_factory, snakemake, tiny_full):
     work = tmp_path_factory.mktemp("full")
-    # The README's command line: GPU jobs capped at 1, on a machine without GPUs.
-    run_snakemake(work, TINY_FULL, "--cores", "2", "--resources", "gpu=1")
+    # The README's command line: GPU jobs capped at 1, on a machine without GPUs. DEBUG makes every step
+    # log the facegan modules it loaded (test_rules_declare_every_module_their_step_loads).
+    snakemake(work, tiny_full, "--cores", "2", "--resources", "gpu=1", env={**os.environ, "FACEGAN_LOG_LEVEL": "DEBUG"})
     return work
 
 
-def _dry(work, config, *args):
-    return planned(run_snakemake(work, config, "-n", *args).stdout)
+def _dry(snakemake, work, config, *args, env=None):
+    return planned(snakemake(work, config, "-n", *args, env=env).stdout)
 
 
 def test_every_output_exists_and_opens(finished):
@@ -58,7 +76,7 @@ def test_every_output_exists_and_opens(finished):
     metrics = json.loads((finished / "results/eval/metrics.json").read_text())
     assert set(metrics["swd"]) == {"SWDx1e3_32", "SWDx1e3_16", "SWDx1e3_avg"} and metrics["fid"] is None
     assert "Inception weights not found" in metrics["fid_note"]
-    for log in ("train", "grid", "evaluate", "real_stats"):
+    for log in ("train", "grid", "evaluate", "real_reference"):
         assert (finished / "logs" / f"{log}.log").exists(), log
 
 
@@ -70,46 +88,69 @@ def test_gpu_request_cut_by_snakemake_is_logged_and_cpu_is_used(finished):
     assert opts["devices"]["kind"] == "cpu" and opts["devices"]["replicas"] == 1
 
 
-def test_rules_declare_the_facegan_code_they_depend_on(finished):
-    out = run_snakemake(finished, TINY_FULL, "-n", "--forceall").stdout
-    grid_block = out.split("rule grid:")[1].split("rule ")[0]
-    train_block = out.split("rule train:")[1].split("rule ")[0]
-    assert "facegan/export.py" in grid_block and "facegan/models.py" in train_block
+def test_rules_declare_every_module_their_step_loads(finished, snakemake, tiny_full):
+    """Each step logged the facegan modules it had loaded when it ended; each must be one of its rule's inputs."""
+    import facegan
+    from facegan.codedeps import module_file
+
+    declared = job_inputs(snakemake(finished, tiny_full, "-n", "--forceall").stdout)
+    logs = {"shard": finished / "logs/shard/00000.log"} | {
+        rule: finished / "logs" / f"{rule}.log" for rule in declared if (finished / "logs" / f"{rule}.log").exists()}
+    assert set(logs) == set(declared) - {"all"}, "a rule without its log"
+    package = os.path.dirname(facegan.__file__)
+    for rule, log in logs.items():
+        m = re.search(r"facegan modules loaded: (.*)", log.read_text())
+        assert m, f"{rule}: no module list in {log}"
+        loaded = {str(module_file(name)) for name in m.group(1).split()}
+        missing = sorted(p for p in loaded - declared[rule] if p.startswith(package))
+        assert not missing, f"rule {rule} runs {missing} but does not declare it as an input"
 
 
-def test_nothing_reruns_when_nothing_changed(finished):
-    assert _dry(finished, TINY_FULL) == {}
+def test_editing_any_module_a_step_imports_reruns_that_rule(finished, snakemake, tiny_full, tmp_path, repo):
+    """A copy of the package (same file times), put first on the path: editing images.py (the progress grids)
+    must plan train and everything after it, and no data rule. Only the modification-time trigger is asked
+    for, since the code files now have other paths (which the input trigger would count as a change)."""
+    src = tmp_path / "src"
+    shutil.copytree(repo / "src" / "facegan", src / "facegan")
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    args = ("--rerun-triggers", "mtime")
+    assert _dry(snakemake, finished, tiny_full, *args, env=env) == {}  # the same code: nothing to do
+    images = src / "facegan" / "images.py"
+    images.write_text(images.read_text() + "\n# edited\n")
+    jobs = _dry(snakemake, finished, tiny_full, *args, env=env)
+    assert DOWNSTREAM_OF_TRAIN <= set(jobs) and not {"download", "index", "shard", "data_stats"} & set(jobs)
 
 
-def test_changing_grid_rows_reruns_only_the_grid(finished):
-    cfg = json.loads(json.dumps(TINY_FULL))
+def test_nothing_reruns_when_nothing_changed(finished, snakemake, tiny_full):
+    assert _dry(snakemake, finished, tiny_full) == {}
+
+
+def test_changing_grid_rows_reruns_only_the_grid(finished, snakemake, tiny_full):
+    cfg = json.loads(json.dumps(tiny_full))
     cfg["export"]["grid"]["rows"] = 2
-    assert _dry(finished, cfg) == {"grid": 1, "all": 1}
+    assert _dry(snakemake, finished, cfg) == {"grid": 1, "all": 1}
 
 
-def test_changing_epochs_reruns_training_and_everything_downstream_only(finished):
-    cfg = json.loads(json.dumps(TINY_FULL))
+def test_changing_epochs_reruns_training_and_everything_downstream_only(finished, snakemake, tiny_full):
+    cfg = json.loads(json.dumps(tiny_full))
     cfg["train"]["epochs"] = 3
-    jobs = _dry(finished, cfg)
-    assert set(jobs) == {"train", "sample", "grid", "progress_gif", "plot_losses", "interpolate", "compare",
-                         "evaluate", "all"}
+    assert set(_dry(snakemake, finished, cfg)) == DOWNSTREAM_OF_TRAIN
 
 
-def test_changing_resolution_reruns_shards_and_downstream_not_the_download(finished):
-    cfg = json.loads(json.dumps(TINY_FULL))
+def test_changing_resolution_reruns_shards_and_downstream_not_the_download(finished, snakemake, tiny_full):
+    cfg = json.loads(json.dumps(tiny_full))
     cfg["preprocess"]["resolution"] = 64
-    jobs = _dry(finished, cfg)
+    jobs = _dry(snakemake, finished, cfg)
     assert "download" not in jobs and "index" not in jobs
-    assert jobs["shard"] == 3 and {"data_stats", "train", "real_stats", "evaluate", "grid"} <= set(jobs)
+    assert jobs["shard"] == 3 and {"data_stats", "train", "real_reference", "evaluate", "grid"} <= set(jobs)
 
 
-def test_forcerun_train_then_only_export_and_evaluate_follow(finished):
-    jobs = _dry(finished, TINY_FULL, "--forcerun", "train")
-    assert set(jobs) == {"train", "sample", "grid", "progress_gif", "plot_losses", "interpolate", "compare",
-                         "evaluate", "all"}
+def test_forcerun_train_then_only_export_and_evaluate_follow(finished, snakemake, tiny_full):
+    assert set(_dry(snakemake, finished, tiny_full, "--forcerun", "train")) == DOWNSTREAM_OF_TRAIN
 
 
-def test_generator_replaced_by_hand_regenerates_the_export_without_retraining(finished, tmp_path):
+def test_generator_replaced_by_hand_regenerates_the_export_without_retraining(finished, snakemake, tiny_full,
+                                                                              tmp_path):
     import keras
 
     from facegan.models import build_models
@@ -119,7 +160,7 @@ def test_generator_replaced_by_hand_regenerates_the_export_without_retraining(fi
     keras.utils.set_random_seed(123)
     g, _ = build_models("dcgan", 32, 16, 8)
     g.save(work / "results/train/generator.keras")  # "trained elsewhere"
-    jobs = _dry(work, TINY_FULL, "export")
+    jobs = _dry(snakemake, work, tiny_full, "export")
     assert "train" not in jobs and {"sample", "grid", "interpolate", "compare"} <= set(jobs)
-    run_snakemake(work, TINY_FULL, "--cores", "2", "export")
-    assert _dry(work, TINY_FULL, "export") == {}
+    snakemake(work, tiny_full, "--cores", "2", "export")
+    assert _dry(snakemake, work, tiny_full, "export") == {}

@@ -1,11 +1,7 @@
-"""facegan: DCGANs on face datasets, as a package the Snakemake workflow drives."""
+"""facegan: DCGANs on face datasets, as a package the Snakemake workflow drives.
 
-import os as _os
-
-# TensorFlow turns its oneDNN kernels on by default only on some Intel CPUs; measured on an AMD EPYC
-# (AVX2) they make the DCGAN step 2.6x faster (BENCHMARKS.md). Must be set before TF is imported;
-# an explicit TF_ENABLE_ONEDNN_OPTS=0 still wins.
-_os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
-_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # keep INFO chatter (CUDA probing) out of the logs
+Importing facegan changes nothing outside it: the entry points that start TensorFlow (the workflow
+steps, the ``facegan`` command, the benchmarks) call :func:`facegan.runtime.configure_tensorflow`.
+"""
 
 __version__ = "0.1.0"

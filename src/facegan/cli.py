@@ -14,10 +14,12 @@ import logging
 import sys
 
 from facegan.errors import FaceganError
+from facegan.runtime import configure_tensorflow
 
 
 def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="facegan", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(prog="facegan", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
 
     def with_model(p):
@@ -42,19 +44,21 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    from facegan import export
+    configure_tensorflow()
+    from facegan import pictures
+    from facegan.generation import load_generator
 
     try:
-        generator = export.load_generator(args.model)
+        generator = load_generator(args.model)
         if args.command == "generate":
-            paths = export.write_samples(generator, args.out, args.n, args.seed)
+            paths = pictures.write_samples(generator, args.out, args.n, args.seed)
             print(f"wrote {len(paths)} faces to {args.out}")
         elif args.command == "grid":
-            export.write_grid(generator, args.out, args.rows, args.cols, args.seed)
+            pictures.write_grid(generator, args.out, args.rows, args.cols, args.seed)
             print(f"wrote {args.out}")
         else:
             gif = str(args.out).rsplit(".", 1)[0] + ".gif"
-            export.interpolation(generator, args.out, gif, args.steps, args.rows, args.seed)
+            pictures.interpolation(generator, args.out, gif, args.steps, args.rows, args.seed)
             print(f"wrote {args.out} and {gif}")
     except (FaceganError, FileNotFoundError, ValueError) as exc:
         print(f"facegan: error: {exc}", file=sys.stderr)

@@ -1,12 +1,17 @@
-"""Config checking with messages that name the key: ``preprocess.resolution: 48 is not one of [32, 64, 128]``.
+"""The configuration schema and config checking with messages that name the key.
 
-The workflow calls :func:`check_config` before ``snakemake.utils.validate`` (which fills in the
-schema's defaults but reports only the first error, as a schema dump). Every error is listed, each
-with its dotted key and the key's description from the schema.
+The schema (``facegan/schemas/config.schema.yaml``, shipped inside the package) is the one source of
+every key, its type and its default. The workflow calls :func:`check_config` before
+``snakemake.utils.validate`` (which fills in the defaults but reports only the first error, as a
+schema dump): every error is listed, each with its dotted key and the key's description, e.g.
+``preprocess.resolution: 48 is not one of [32, 64, 128]``. Code that runs without Snakemake gets the
+same defaults from :func:`with_defaults`.
 """
 
 from __future__ import annotations
 
+import copy
+import importlib.resources
 from pathlib import Path
 
 import jsonschema
@@ -14,15 +19,20 @@ import yaml
 
 from facegan.errors import FaceganError
 
-DEFAULT_SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMA_RESOURCE = "schemas/config.schema.yaml"
 
 
 class ConfigError(FaceganError):
     pass
 
 
-def load_schema(path: str | Path = DEFAULT_SCHEMA) -> dict:
-    with open(path) as f:
+def schema_path() -> Path:
+    """The schema file of the installed package (editable or not)."""
+    return Path(str(importlib.resources.files("facegan").joinpath(SCHEMA_RESOURCE)))
+
+
+def load_schema(path: str | Path | None = None) -> dict:
+    with open(path or schema_path()) as f:
         return yaml.safe_load(f)
 
 
@@ -42,26 +52,50 @@ def config_errors(config: dict, schema: dict) -> list[str]:
     return messages
 
 
-def check_config(config: dict, schema_path: str | Path = DEFAULT_SCHEMA) -> None:
-    errors = config_errors(config, load_schema(schema_path))
+def check_config(config: dict, schema: str | Path | dict | None = None) -> None:
+    schema = schema if isinstance(schema, dict) else load_schema(schema)
+    errors = config_errors(config, schema)
     if errors:
         raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(errors))
 
 
-def _yaml_str(value) -> str:
-    return str(value).lower() if isinstance(value, bool) else str(value)
+def with_defaults(config: dict | None = None, schema: dict | None = None) -> dict:
+    """A copy of ``config`` with every missing key set to the schema's default (nested blocks too)."""
+
+    def fill(node: dict, sub: dict) -> dict:
+        for key, prop in sub.get("properties", {}).items():
+            if key not in node and "default" in prop:
+                node[key] = copy.deepcopy(prop["default"])
+            if isinstance(node.get(key), dict) and prop.get("type") == "object":
+                fill(node[key], prop)
+        return node
+
+    return fill(copy.deepcopy(config or {}), schema or load_schema())
 
 
-def _rows(schema: dict, prefix: str = ""):
+def leaf_keys(schema: dict, prefix: str = ""):
+    """``(dotted key, property schema)`` for every configurable value, in schema order."""
     for key, sub in schema.get("properties", {}).items():
         name = f"{prefix}{key}"
         if sub.get("type") == "object" and "properties" in sub:
-            yield from _rows(sub, name + ".")
+            yield from leaf_keys(sub, name + ".")
         else:
-            kind = sub.get("enum") and " \\| ".join(_yaml_str(v) for v in sub["enum"]) or (
-                " or ".join(sub["type"]) if isinstance(sub.get("type"), list) else sub.get("type", ""))
-            default = sub.get("default")
-            yield name, kind, "null" if default is None else repr(default) if isinstance(default, str) else str(default).lower() if isinstance(default, bool) else str(default), " ".join(sub.get("description", "").split())
+            yield name, sub
+
+
+def _yaml_str(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _kind(sub: dict) -> str:
+    if "enum" in sub:
+        return " \\| ".join(_yaml_str(v).strip("'") for v in sub["enum"])
+    kind = sub.get("type", "")
+    return " or ".join(kind) if isinstance(kind, list) else kind
 
 
 def schema_markdown(schema: dict) -> str:
@@ -69,9 +103,10 @@ def schema_markdown(schema: dict) -> str:
     lines = [
         "# Configuration keys",
         "",
-        "Generated from `workflow/schemas/config.schema.yaml` by `python -m facegan.config > config/README.md`",
-        "(a test fails when this file is stale). The schema is the authority; every key has a default,",
-        "so a config file only needs the keys it changes. Unknown keys are errors.",
+        "Generated from the schema (`src/facegan/schemas/config.schema.yaml`, linked as",
+        "`workflow/schemas/config.schema.yaml`) by `python -m facegan.config > config/README.md` (a test",
+        "fails when this file is stale). The schema is the authority; every key has a default, so a config",
+        "file only needs the keys it changes. Unknown keys are errors.",
         "",
         "- `config/config.yaml`: the embedded demo (synthetic faces, minutes on 2 CPU cores).",
         "- `config/celeba.yaml`: CelebA from Kaggle at 64x64 with the canonical DCGAN.",
@@ -79,7 +114,9 @@ def schema_markdown(schema: dict) -> str:
         "| key | type / values | default | what it does |",
         "| --- | --- | --- | --- |",
     ]
-    lines += [f"| `{n}` | {k} | `{d}` | {desc} |" for n, k, d, desc in _rows(schema)]
+    for name, sub in leaf_keys(schema):
+        lines.append(f"| `{name}` | {_kind(sub)} | `{_yaml_str(sub.get('default'))}` | "
+                     f"{' '.join(sub.get('description', '').split())} |")
     return "\n".join(lines) + "\n"
 
 

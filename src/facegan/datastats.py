@@ -52,7 +52,8 @@ def collect(index_counts: dict, reports: list[dict], settings: dict, manifest_pa
         "dataset_sha256": combined,
     }
     Path(stats_path).write_text(json.dumps(stats, indent=2) + "\n")
-    log.info("data set: %d kept, %d skipped of %d selected (%d found)", kept, len(skips), stats["selected"], stats["found"])
+    log.info("data set: %d kept, %d skipped of %d selected (%d found)", kept, len(skips), stats["selected"],
+             stats["found"])
     if kept == 0:
         raise FaceganError(f"no usable images: all {stats['selected']} selected files were skipped "
                            f"({stats['skipped_by_reason']}); the per-file reasons are in the shard logs")

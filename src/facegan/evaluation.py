@@ -1,9 +1,10 @@
-"""The ``real_stats`` and ``evaluate`` steps.
+"""The real reference and the metrics of a generator against it.
 
-``real_stats`` reads images from the shards once per data set and stores what the metrics need of
-them (SWD descriptors per level; Inception mean, covariance and features when the weights exist) in
-``results/eval/real_stats.npz``. Its rule depends only on the shards and the evaluate keys, so
-retraining reruns ``evaluate`` alone, which generates the same number of faces and compares.
+:func:`compute_real_reference` reads images from the shards once per data set and stores what the
+metrics need of them (SWD descriptors per level; Inception mean, covariance and features when the
+weights exist) in ``results/eval/real_reference.npz``. Its rule depends only on the shards and the
+evaluate keys, so retraining reruns :func:`evaluate` alone, which generates the same number of faces
+and compares.
 
 ``metrics.json`` also holds the SWD of an untrained generator of the same architecture (seeded
 initialisation), so progress reads as a ratio: ``swd_ratio`` = trained / untrained (lower is better).
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 REAL_SEED_OFFSET, FAKE_SEED_OFFSET = 101, 202
 
 
-def compute_real_stats(shard_files: list[str], stats_path: str, resolution: int, n: int, seed: int,
+def compute_real_reference(shard_files: list[str], stats_path: str, resolution: int, n: int, seed: int,
                        out_npz: str | Path, inception_weights: str = "") -> dict:
     dataset_sha = json.loads(Path(stats_path).read_text())["dataset_sha256"]
     from facegan.reader import read_images
@@ -50,28 +51,28 @@ def compute_real_stats(shard_files: list[str], stats_path: str, resolution: int,
 
 
 def _swd_of(generator, n: int, seed: int, real_desc: dict) -> tuple[dict, np.ndarray]:
-    from facegan.export import generate, latent_dim, noise
+    from facegan.generation import generate, latent_dim, noise
 
     fake = generate(generator, noise(n, latent_dim(generator), seed + FAKE_SEED_OFFSET))
     return metrics.swd(real_desc, metrics.swd_descriptors(fake, seed + FAKE_SEED_OFFSET), seed=seed), fake
 
 
-def evaluate(generator_path: str, training_options_path: str, real_stats_path: str, n: int, seed: int,
+def evaluate(generator_path: str, training_options_path: str, reference_path: str, n: int, seed: int,
              out_json: str | Path, inception_weights: str = "") -> dict:
     import keras
 
-    from facegan.export import load_generator
+    from facegan.generation import load_generator
     from facegan.models import build_models
 
-    stats = np.load(real_stats_path)
-    meta = json.loads(str(stats["meta"]))
+    reference = np.load(reference_path)
+    meta = json.loads(str(reference["meta"]))
     if meta["images"] != n:
-        raise FaceganError(f"{real_stats_path} holds {meta['images']} images but evaluate.images is {n}")
-    real_desc = {int(k.split("_")[1]): stats[k] for k in stats.files if k.startswith("swd_")}
+        raise FaceganError(f"{reference_path} holds {meta['images']} images but evaluate.images is {n}")
+    real_desc = {int(k.split("_")[1]): reference[k] for k in reference.files if k.startswith("swd_")}
     generator = load_generator(generator_path)
     trained, fake = _swd_of(generator, n, seed, real_desc)
 
-    model = json.loads(Path(training_options_path).read_text())["train_options"]
+    model = json.loads(Path(training_options_path).read_text())["train_options"]["model"]
     keras.utils.set_random_seed(seed)
     untrained_g, _ = build_models(model["architecture"], model["resolution"], model["latent_dim"], model["width"])
     untrained, _ = _swd_of(untrained_g, n, seed, real_desc)
@@ -81,15 +82,15 @@ def evaluate(generator_path: str, training_options_path: str, real_stats_path: s
               "swd_ratio": trained["SWDx1e3_avg"] / untrained["SWDx1e3_avg"],
               "swd_note": (f"Karras et al. 2018 SWD (x1e3) on {n} real vs {n} generated images, "
                            f"{metrics.NHOODS_PER_IMAGE} descriptors per image and level; the paper used 16384 images")}
-    if "inception_mu" in stats.files:
+    if "inception_mu" in reference.files:
         weights = metrics.inception_weights_path(inception_weights)
         if weights is None:
-            raise FaceganError(f"{real_stats_path} has Inception statistics but the weights are gone: "
+            raise FaceganError(f"{reference_path} has Inception statistics but the weights are gone: "
                                + metrics.missing_weights_message(inception_weights))
         feats = metrics.inception_features(metrics.inception_model(weights), fake)
-        result["fid"] = metrics.frechet_distance(stats["inception_mu"], stats["inception_sigma"], feats.mean(0),
+        result["fid"] = metrics.frechet_distance(reference["inception_mu"], reference["inception_sigma"], feats.mean(0),
                                                  np.cov(feats, rowvar=False))
-        result["kid"], result["kid_std"] = metrics.kid(stats["inception_feats"], feats, seed=seed)
+        result["kid"], result["kid_std"] = metrics.kid(reference["inception_feats"], feats, seed=seed)
         result["fid_note"] = ("keras.applications.InceptionV3 pool features: tracks progress, not comparable with "
                               "papers' FID (2015 Inception graph, 50k samples)")
     else:

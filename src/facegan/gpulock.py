@@ -38,7 +38,7 @@ def physical_gpus() -> list[str]:
         out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=20).stdout
     except (OSError, subprocess.SubprocessError):
         return []
-    return [str(i) for i, line in enumerate(l for l in out.splitlines() if l.startswith("GPU "))]
+    return [str(i) for i, _ in enumerate(line for line in out.splitlines() if line.startswith("GPU "))]
 
 
 @dataclass
@@ -86,7 +86,8 @@ def acquire(count: int, candidates: list[str], lock_dir: Path = DEFAULT_LOCK_DIR
         if timeout is not None and time.monotonic() - start > timeout:
             raise TimeoutError(f"no {count} free GPU(s) among {candidates} after {timeout:.0f} s (locks in {lock_dir})")
         if not warned:
-            log.info("waiting for %d free GPU(s) among %s (held by other jobs; locks in %s)", count, candidates, lock_dir)
+            log.info("waiting for %d free GPU(s) among %s (held by other jobs; locks in %s)", count, candidates,
+                     lock_dir)
             warned = True
         time.sleep(poll)
 

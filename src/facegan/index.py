@@ -69,7 +69,8 @@ def read_partitions(path: Path) -> dict[str, str]:
             try:
                 out[row[0].strip()] = names[int(row[1])]
             except (IndexError, ValueError, KeyError) as exc:
-                raise DatasetIndexError(f"{path}: malformed row {row!r}; expected image_id,partition with 0/1/2") from exc
+                raise DatasetIndexError(
+                    f"{path}: malformed row {row!r}; expected image_id,partition with 0/1/2") from exc
     return out
 
 
@@ -101,7 +102,8 @@ def build_index(root: str | Path, split: str = "all", limit: int = 0, shards: in
     n = len(selected)
     entries = [Entry(str(p), part, (i * shards) // n) for i, (p, part) in enumerate(selected)]
     counts["selected"] = n
-    log.info("indexed %d images (%d found, %d in split %r), %d shards", n, len(images), counts["in_split"], split, shards)
+    log.info("indexed %d images (%d found, %d in split %r), %d shards", n, len(images), counts["in_split"], split,
+             shards)
     return entries, counts
 
 

@@ -1,8 +1,9 @@
-"""Logging set-up shared by the workflow scripts and the command line."""
+"""Logging set-up shared by the workflow steps and the command line."""
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -10,11 +11,15 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def setup_logging(log_file: str | Path | None = None, level: int = logging.INFO) -> None:
-    """Send ``facegan`` log records to ``log_file`` (created with its folder) and to stderr."""
+    """Send log records to ``log_file`` (created with its folder) and to stderr.
+
+    ``FACEGAN_LOG_LEVEL`` (e.g. ``DEBUG``) sets facegan's own loggers' level; other libraries stay at ``level``.
+    """
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file:
         Path(log_file).parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(log_file, mode="w"))
     logging.basicConfig(level=level, format=FORMAT, handlers=handlers, force=True)
+    logging.getLogger("facegan").setLevel(os.environ.get("FACEGAN_LOG_LEVEL", "").upper() or level)
     logging.captureWarnings(True)
     logging.getLogger("absl").setLevel(logging.WARNING)  # one INFO line per checkpoint save otherwise

@@ -8,9 +8,10 @@ BatchNorm everywhere but the first layer, and a 4x4 valid convolution to one log
 N(0, 0.02) (BatchNorm scales N(1, 0.02)), BatchNorm momentum/epsilon as PyTorch's. Each factor of 2
 in resolution adds one block (128x128: G starts at width*16).
 
-``seed``: the seed notebooks' variant (the TensorFlow DCGAN tutorial's shape): a Dense projection to
-8x8, 5x5 transposed convolutions with BatchNorm and LeakyReLU, tanh out; D of 5x5 stride-2
-convolutions with LeakyReLU and Dropout 0.3, then Dense to one logit. Keras default initialisers.
+``tutorial`` (formerly ``seed``): the TensorFlow DCGAN tutorial's shape, which the seed notebooks
+used: a Dense projection to 8x8, 5x5 transposed convolutions with BatchNorm and LeakyReLU, tanh out;
+D of 5x5 stride-2 convolutions with LeakyReLU and Dropout 0.3, then Dense to one logit. Keras
+default initialisers.
 
 Outputs are float32 even under a mixed-precision policy (the last layer's dtype), so losses and
 exported images never lose precision.
@@ -24,8 +25,8 @@ import keras
 from keras import layers
 
 from facegan.layers import FusedBatchNormalization
+from facegan.options import canonical_architecture
 
-ARCHITECTURES = ("dcgan", "seed")
 # BatchNormalization kinds: "keras" (plain; exported models), "fused" (one fused op per training
 # pass: less work, for one replica), "synchronized" (statistics over all replicas).
 BATCHNORM = ("keras", "fused", "synchronized")
@@ -59,7 +60,8 @@ def _bn(batchnorm: str):
                             gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02))
 
 
-def dcgan_generator(resolution: int = 64, latent_dim: int = 100, width: int = 64, batchnorm: str = "keras") -> keras.Model:
+def dcgan_generator(resolution: int = 64, latent_dim: int = 100, width: int = 64,
+                    batchnorm: str = "keras") -> keras.Model:
     n = _stages(resolution, 4)  # 64 -> 4 stride-2 stages after the 4x4 projection
     init = _dcgan_init()
     z = keras.Input((latent_dim,), name="z")
@@ -91,7 +93,8 @@ def dcgan_discriminator(resolution: int = 64, width: int = 64, batchnorm: str = 
     return keras.Model(img, out, name="discriminator")
 
 
-def seed_generator(resolution: int = 64, latent_dim: int = 100, width: int = 64, batchnorm: str = "keras") -> keras.Model:
+def tutorial_generator(resolution: int = 64, latent_dim: int = 100, width: int = 64,
+                       batchnorm: str = "keras") -> keras.Model:
     n = _stages(resolution, 8)
     top = width * 2 ** n
     z = keras.Input((latent_dim,), name="z")
@@ -108,7 +111,7 @@ def seed_generator(resolution: int = 64, latent_dim: int = 100, width: int = 64,
     return keras.Model(z, out, name="generator")
 
 
-def seed_discriminator(resolution: int = 64, width: int = 64, batchnorm: str = "keras") -> keras.Model:
+def tutorial_discriminator(resolution: int = 64, width: int = 64, batchnorm: str = "keras") -> keras.Model:
     n = _stages(resolution, 8)
     img = keras.Input((resolution, resolution, 3), name="image")
     x = img
@@ -120,15 +123,14 @@ def seed_discriminator(resolution: int = 64, width: int = 64, batchnorm: str = "
     return keras.Model(img, out, name="discriminator")
 
 
-def build_models(architecture: str, resolution: int, latent_dim: int, width: int, batchnorm: str = "keras") -> tuple[keras.Model, keras.Model]:
+def build_models(architecture: str, resolution: int, latent_dim: int, width: int,
+                 batchnorm: str = "keras") -> tuple[keras.Model, keras.Model]:
     """(generator, discriminator) for ``model.architecture``."""
-    if architecture == "dcgan":
+    if canonical_architecture(architecture) == "dcgan":
         return (dcgan_generator(resolution, latent_dim, width, batchnorm),
                 dcgan_discriminator(resolution, width, batchnorm))
-    if architecture == "seed":
-        return (seed_generator(resolution, latent_dim, width, batchnorm),
-                seed_discriminator(resolution, width, batchnorm))
-    raise ValueError(f"model.architecture must be one of {ARCHITECTURES}, got {architecture!r}")
+    return (tutorial_generator(resolution, latent_dim, width, batchnorm),
+            tutorial_discriminator(resolution, width, batchnorm))
 
 
 def trainable_params(model: keras.Model) -> int:

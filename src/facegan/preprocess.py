@@ -31,8 +31,9 @@ log = logging.getLogger(__name__)
 # Pillow's BILINEAR widens its triangle kernel by the reduction factor: an antialiasing filter
 # (like TF's or torchvision's bilinear with antialias=True), 1.4x faster than BICUBIC (BENCHMARKS.md).
 RESAMPLE = Image.Resampling.BILINEAR
-# Refuse decompression bombs early: no face photo has more than ~90 megapixels.
-Image.MAX_IMAGE_PIXELS = 90_000_000
+# Refuse decompression bombs from the header, before decoding, on every decoder's path: no face
+# photo has more than ~90 megapixels.
+MAX_PIXELS = 90_000_000
 
 
 class SkipImage(Exception):
@@ -54,7 +55,9 @@ def crop_box(width: int, height: int, crop: int) -> tuple[float, float, float, f
 
 
 def _check_size(width: int, height: int, opts: PreprocessOptions) -> None:
-    """Reject tiny images from their header, before decoding them."""
+    """Reject tiny and huge images from their header, before decoding them."""
+    if width * height > MAX_PIXELS:
+        raise SkipImage(f"too large: {width}x{height} pixels, more than {MAX_PIXELS:,} (a decompression bomb?)")
     if min(width, height) < opts.min_side:
         raise SkipImage(f"too small: {width}x{height}, preprocess.min_side is {opts.min_side}")
 

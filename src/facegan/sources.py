@@ -98,7 +98,8 @@ def fetch_local(path: str | Path, out_dir: Path) -> dict:
         log.info("linked folder %s as %s", src, out_dir / "images")
         return {"kind": "folder", "path": str(src.resolve())}
     if not is_archive(src):
-        raise SourceError(f"dataset.path {str(path)!r} is neither a folder nor an archive ({', '.join(ARCHIVE_SUFFIXES)})")
+        raise SourceError(f"dataset.path {str(path)!r} is neither a folder nor an archive "
+                          f"({', '.join(ARCHIVE_SUFFIXES)})")
     unpack_archive(src, out_dir)
     return {"kind": "archive", "path": str(src.resolve()), "bytes": src.stat().st_size}
 
@@ -145,7 +146,8 @@ def fetch_kaggle(slug: str, out_dir: Path) -> dict:
         try:
             from kaggle import api  # noqa: PLC0415
         except (Exception, SystemExit) as exc:
-            raise KaggleCredentialsError(f"the kaggle package rejected the credentials ({exc!r}).\n{KAGGLE_HELP}") from exc
+            raise KaggleCredentialsError(
+                f"the kaggle package rejected the credentials ({exc!r}).\n{KAGGLE_HELP}") from exc
         if getattr(api, "_authenticated", True) is False:
             raise KaggleCredentialsError(
                 f"the kaggle package found credentials but could not authenticate with them (an access token is "

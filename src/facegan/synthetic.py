@@ -157,11 +157,13 @@ def render_face(p: FaceParams) -> Image.Image:
     for side in (-1, 1):
         ex = cx + side * p.eye_spacing
         d.ellipse((ex - es * 1.5, eye_y - es, ex + es * 1.5, eye_y + es), fill=(245, 245, 240))
-        d.ellipse((ex - es * 0.8, eye_y - es * 0.8, ex + es * 0.8, eye_y + es * 0.8), fill=_rgb(EYE_COLOURS[p.eye_colour]))
+        d.ellipse((ex - es * 0.8, eye_y - es * 0.8, ex + es * 0.8, eye_y + es * 0.8),
+                  fill=_rgb(EYE_COLOURS[p.eye_colour]))
         d.ellipse((ex - es * 0.35, eye_y - es * 0.35, ex + es * 0.35, eye_y + es * 0.35), fill=(10, 10, 10))
         by = eye_y - es - 6
         inner, outer = ex - side * es * 1.6, ex + side * es * 1.8
-        d.line((inner, by + p.brow_tilt, outer, by - p.brow_tilt), fill=_rgb(hair * 0.8), width=int(round(p.brow_thickness)))
+        d.line((inner, by + p.brow_tilt, outer, by - p.brow_tilt), fill=_rgb(hair * 0.8),
+               width=int(round(p.brow_thickness)))
     if p.glasses:
         r = es * 2.2
         for side in (-1, 1):
@@ -234,7 +236,8 @@ def write_synthetic_dataset(out_dir: str | Path, count: int, seed: int) -> Path:
             tmp.write_bytes(data)
             tmp.rename(img_dir / name)
             values = asdict(params)
-            attr_w.writerow([name, *(round(values[n], 4) if isinstance(values[n], float) else values[n] for n in names)])
+            attr_w.writerow([name, *(round(values[n], 4) if isinstance(values[n], float) else values[n]
+                                     for n in names)])
             part_w.writerow([name, split_of(i, count)])
     log.info("wrote %d synthetic faces (seed %d) to %s", count, seed, img_dir)
     return out

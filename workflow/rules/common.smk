@@ -1,26 +1,31 @@
-# Helpers shared by the rules: paths derived from the config, and the params each rule receives.
-# Each rule gets only the config keys it reads, so changing a key reruns only the rules that use it.
+# Helpers shared by the rules: paths derived from the config, the params each rule receives, and
+# the facegan code each rule depends on. Each rule gets only the config keys it uses, so changing a
+# key reruns only the rules that read it.
 
 
 wildcard_constraints:
     shard=r"\d{5}",
 
 
-import importlib.util
 from pathlib import Path
 
+from facegan.codedeps import script_code_files
 
-def get_code(*modules):
-    """The facegan modules a rule's results depend on, declared as inputs: Snakemake's code trigger
-    watches only the script file, so without these an edited model or metric would not rerun.
+SCRIPTS_DIR = Path(workflow.current_basedir).parent / "scripts"
+
+
+def get_code(rule_name):
+    """The facegan source files the rule's script can run, computed from the import graph: Snakemake's
+    code trigger watches only the script file, so without these an edited module would not rerun.
     """
-    package = Path(importlib.util.find_spec("facegan").origin).parent
-    return [str(package / f"{m}.py") for m in modules]
+    return script_code_files(SCRIPTS_DIR / f"{rule_name}.py")
 
 
 def get_download_code():
     """Only generated data depend on code; a real download is never redone because facegan changed."""
-    return get_code("synthetic") if config["dataset"]["source"] == "synthetic" else []
+    if config["dataset"]["source"] == "synthetic":
+        return get_code("download")
+    return []
 
 
 DATASET_DIR = f"resources/{config['dataset']['name']}"
@@ -41,26 +46,18 @@ def get_shard_reports():
     return expand(SHARD_REPORT, shard=get_shard_ids())
 
 
-def get_download_spec():
+def get_download_params():
     """Only the dataset keys the configured source uses (so e.g. synthetic_count never reruns a Kaggle download)."""
     ds = config["dataset"]
-    spec = {"source": ds["source"]}
     if ds["source"] == "synthetic":
-        spec.update(synthetic_count=ds["synthetic_count"], seed=config["seed"])
-    elif ds["source"] == "local":
-        spec.update(path=ds["path"])
-    else:
-        spec.update(kaggle_slug=ds["kaggle_slug"])
-    return spec
-
-
-def get_preprocess_settings():
-    pp = config["preprocess"]
-    return {
-        "resolution": pp["resolution"],
-        "crop": pp["crop"],
-        "min_side": pp["min_side"],
-    }
+        return {
+            "source": "synthetic",
+            "synthetic_count": ds["synthetic_count"],
+            "seed": config["seed"],
+        }
+    if ds["source"] == "local":
+        return {"source": "local", "path": ds["path"]}
+    return {"source": "kaggle", "kaggle_slug": ds["kaggle_slug"]}
 
 
 def get_data_outputs():
@@ -68,16 +65,6 @@ def get_data_outputs():
 
 
 TRAIN_STATE_DIR = "results/train_state"
-
-
-def get_train_options():
-    """The keys training reads (model, resolution, seed, train.*): changing any other key never retrains."""
-    return {
-        **config["model"],
-        "resolution": config["preprocess"]["resolution"],
-        "seed": config["seed"],
-        **config["train"],
-    }
 
 
 def get_train_outputs():

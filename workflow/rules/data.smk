@@ -3,23 +3,23 @@
 
 rule download:
     input:
-        code=get_download_code(),
+        get_download_code(),
     output:
-        directory(DATASET_DIR),
+        dataset_dir=directory(DATASET_DIR),
     log:
         "logs/download.log",
     conda:
         "../envs/facegan.yaml"
     params:
-        spec=get_download_spec(),
+        **get_download_params(),
     script:
         "../scripts/download.py"
 
 
 rule index:
     input:
-        DATASET_DIR,
-        code=get_code("index"),
+        get_code("index"),
+        dataset_dir=DATASET_DIR,
     output:
         index="results/data/index.tsv",
         counts="results/data/index.json",
@@ -37,25 +37,27 @@ rule index:
 
 rule shard:
     input:
+        get_code("shard"),
         index="results/data/index.tsv",
-        code=get_code("preprocess", "tfrecord"),
     output:
-        shard=SHARD_FILE,
+        shard_file=SHARD_FILE,
         report=SHARD_REPORT,
     log:
         "logs/shard/{shard}.log",
     conda:
         "../envs/facegan.yaml"
     params:
-        settings=get_preprocess_settings(),
+        resolution=config["preprocess"]["resolution"],
+        crop=config["preprocess"]["crop"],
+        min_side=config["preprocess"]["min_side"],
     script:
         "../scripts/shard.py"
 
 
 rule data_stats:
     input:
+        get_code("data_stats"),
         counts="results/data/index.json",
-        code=get_code("datastats"),
         reports=get_shard_reports(),
     output:
         manifest="results/data/manifest.tsv",
@@ -65,12 +67,12 @@ rule data_stats:
     conda:
         "../envs/facegan.yaml"
     params:
-        settings={
-            "dataset": config["dataset"]["name"],
-            "split": config["dataset"]["split"],
-            "limit": config["dataset"]["limit"],
-            **get_preprocess_settings(),
-        },
+        dataset=config["dataset"]["name"],
+        split=config["dataset"]["split"],
+        limit=config["dataset"]["limit"],
+        resolution=config["preprocess"]["resolution"],
+        crop=config["preprocess"]["crop"],
+        min_side=config["preprocess"]["min_side"],
     script:
         "../scripts/data_stats.py"
 

@@ -1,15 +1,15 @@
-# Evaluation: real-image statistics once per data set, then metrics for each trained generator.
+# Evaluation: the real images' reference once per data set, then metrics for each trained generator.
 
 
-rule real_stats:
+rule real_reference:
     input:
+        get_code("real_reference"),
         shards=get_shard_files(),
         stats="results/data/stats.json",
-        code=get_code("evaluation", "metrics", "reader"),
     output:
-        "results/eval/real_stats.npz",
+        reference="results/eval/real_reference.npz",
     log:
-        "logs/real_stats.log",
+        "logs/real_reference.log",
     conda:
         "../envs/facegan.yaml"
     params:
@@ -18,17 +18,17 @@ rule real_stats:
         seed=config["seed"],
         inception_weights=config["evaluate"]["inception_weights"],
     script:
-        "../scripts/real_stats.py"
+        "../scripts/real_reference.py"
 
 
 rule evaluate:
     input:
+        get_code("evaluate"),
         generator="results/train/generator.keras",
-        options="results/train/training_options.json",
-        real="results/eval/real_stats.npz",
-        code=get_code("evaluation", "metrics", "export", "models"),
+        training_options="results/train/training_options.json",
+        reference="results/eval/real_reference.npz",
     output:
-        report(
+        metrics=report(
             "results/eval/metrics.json",
             caption="../report/metrics.rst",
             category="Metrics",

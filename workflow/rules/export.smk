@@ -4,8 +4,8 @@
 
 rule sample:
     input:
+        get_code("sample"),
         generator="results/train/generator.keras",
-        code=get_code("export", "images"),
     output:
         samples=directory("results/export/samples"),
     log:
@@ -16,13 +16,13 @@ rule sample:
         n=config["export"]["samples"],
         seed=config["seed"],
     script:
-        "../scripts/export.py"
+        "../scripts/sample.py"
 
 
 rule grid:
     input:
+        get_code("grid"),
         generator="results/train/generator.keras",
-        code=get_code("export", "images"),
     output:
         png=report(
             "results/export/grid.png",
@@ -38,13 +38,13 @@ rule grid:
         cols=config["export"]["grid"]["cols"],
         seed=config["seed"],
     script:
-        "../scripts/export.py"
+        "../scripts/grid.py"
 
 
 rule progress_gif:
     input:
-        progress_dir="results/train/progress",
-        code=get_code("export", "images"),
+        get_code("progress_gif"),
+        progress="results/train/progress",
     output:
         gif=report(
             "results/export/progress.gif",
@@ -63,13 +63,13 @@ rule progress_gif:
     params:
         fps=config["export"]["gif"]["fps"],
     script:
-        "../scripts/export.py"
+        "../scripts/progress_gif.py"
 
 
 rule plot_losses:
     input:
+        get_code("plot_losses"),
         history="results/train/history.csv",
-        code=get_code("export"),
     output:
         png=report(
             "results/export/losses.png",
@@ -81,13 +81,13 @@ rule plot_losses:
     conda:
         "../envs/facegan.yaml"
     script:
-        "../scripts/export.py"
+        "../scripts/plot_losses.py"
 
 
 rule interpolate:
     input:
+        get_code("interpolate"),
         generator="results/train/generator.keras",
-        code=get_code("export", "images"),
     output:
         png=report(
             "results/export/interpolation.png",
@@ -108,13 +108,13 @@ rule interpolate:
         rows=config["export"]["interpolation"]["rows"],
         seed=config["seed"],
     script:
-        "../scripts/export.py"
+        "../scripts/interpolate.py"
 
 
 rule compare:
     input:
+        get_code("compare"),
         generator="results/train/generator.keras",
-        code=get_code("export", "images"),
         shards=get_shard_files(),
     output:
         png=report(
@@ -131,7 +131,7 @@ rule compare:
         resolution=config["preprocess"]["resolution"],
         seed=config["seed"],
     script:
-        "../scripts/export.py"
+        "../scripts/compare.py"
 
 
 rule export:

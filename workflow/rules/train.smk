@@ -4,16 +4,16 @@
 
 rule train:
     input:
+        get_code("train"),
         shards=get_shard_files(),
         stats="results/data/stats.json",
-        code=get_code("training", "gan", "models", "layers", "reader", "devices"),
     output:
         generator="results/train/generator.keras",
         generator_h5="results/train/generator.h5",
         discriminator="results/train/discriminator.keras",
         history="results/train/history.csv",
         progress=directory("results/train/progress"),
-        options="results/train/training_options.json",
+        training_options="results/train/training_options.json",
     log:
         "logs/train.log",
     conda:
@@ -22,7 +22,10 @@ rule train:
     resources:
         gpu=config["train"]["gpus"],
     params:
-        options=get_train_options(),
+        model=config["model"],
+        training=config["train"],
+        resolution=config["preprocess"]["resolution"],
+        seed=config["seed"],
         state_dir=TRAIN_STATE_DIR,
     script:
         "../scripts/train.py"

@@ -1,4 +1,4 @@
-from facegan.steps import data_stats
+from facegan.steps.data import data_stats
+from facegan.steps.runner import run_rule
 
-data_stats(snakemake.input.counts, list(snakemake.input.reports), snakemake.output.manifest,
-           snakemake.output.stats, snakemake.params.settings, log_file=snakemake.log[0])
+run_rule(data_stats, snakemake)

@@ -1,3 +1,4 @@
-from facegan.steps import download
+from facegan.steps.data import download
+from facegan.steps.runner import run_rule
 
-download(snakemake.output[0], log_file=snakemake.log[0], **snakemake.params.spec)
+run_rule(download, snakemake)

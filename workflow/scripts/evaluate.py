@@ -1,5 +1,4 @@
-from facegan.steps import evaluate
+from facegan.steps.evaluate import evaluate
+from facegan.steps.runner import run_rule
 
-p = snakemake.params
-evaluate(snakemake.input.generator, snakemake.input.options, snakemake.input.real, snakemake.output[0], p.images,
-         p.seed, p.inception_weights, log_file=snakemake.log[0])
+run_rule(evaluate, snakemake)

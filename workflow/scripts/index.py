@@ -1,5 +1,4 @@
-from facegan.steps import index
+from facegan.steps.data import index
+from facegan.steps.runner import run_rule
 
-p = snakemake.params
-index(snakemake.input[0], snakemake.output.index, snakemake.output.counts, p.split, p.limit, p.shards,
-      log_file=snakemake.log[0])
+run_rule(index, snakemake)

@@ -1,4 +1,4 @@
-from facegan.steps import shard
+from facegan.steps.data import shard
+from facegan.steps.runner import run_rule
 
-shard(snakemake.input.index, int(snakemake.wildcards.shard), snakemake.output.shard, snakemake.output.report,
-      log_file=snakemake.log[0], **snakemake.params.settings)
+run_rule(shard, snakemake, shard=int(snakemake.wildcards.shard))

@@ -1,6 +1,5 @@
-from facegan.steps import train
+from facegan.steps.runner import run_rule
+from facegan.steps.train import train
 
-out = snakemake.output
-train(list(snakemake.input.shards), snakemake.input.stats, str(out.generator).rsplit("/", 1)[0],
-      snakemake.params.state_dir, dict(snakemake.params.options, threads=snakemake.threads),
-      resolved_config=snakemake.config, gpus_granted=snakemake.resources.get("gpu"), log_file=snakemake.log[0])
+run_rule(train, snakemake,
+         threads=snakemake.threads, gpus_granted=snakemake.resources.get("gpu"), config=snakemake.config)

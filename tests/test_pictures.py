@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facegan import export
+from facegan import pictures
+from facegan.generation import generate, latent_dim, load_generator, noise
 from facegan.images import grid, to_uint8, to_unit, upscale
 from facegan.models import build_models
 
@@ -16,7 +17,7 @@ def generator(tmp_path_factory):
     g, _ = build_models("dcgan", 32, 8, 4)
     path = tmp_path_factory.mktemp("g") / "generator.keras"
     g.save(path)
-    return export.load_generator(path)
+    return load_generator(path)
 
 
 def test_pixel_conversion_round_trips_and_rounds_correctly():
@@ -37,8 +38,8 @@ def test_grid_layout_dimensions_and_borders():
 
 
 def test_samples_are_pngs_and_seeded(generator, tmp_path):
-    a = export.write_samples(generator, tmp_path / "a", 5, seed=3)
-    b = export.write_samples(generator, tmp_path / "b", 5, seed=3)
+    a = pictures.write_samples(generator, tmp_path / "a", 5, seed=3)
+    b = pictures.write_samples(generator, tmp_path / "b", 5, seed=3)
     assert [p.name for p in a] == [f"sample_{i:05d}.png" for i in range(5)]
     assert all(p.read_bytes() == q.read_bytes() for p, q in zip(a, b))
     with Image.open(a[0]) as img:
@@ -46,15 +47,15 @@ def test_samples_are_pngs_and_seeded(generator, tmp_path):
 
 
 def test_grid_png_is_readable_size(generator, tmp_path):
-    sheet = export.write_grid(generator, tmp_path / "grid.png", 4, 5, seed=0)
+    sheet = pictures.write_grid(generator, tmp_path / "grid.png", 4, 5, seed=0)
     with Image.open(tmp_path / "grid.png") as img:
-        assert img.size == (sheet.shape[1], sheet.shape[0]) and min(img.size) >= export.MIN_SHEET_SIDE
+        assert img.size == (sheet.shape[1], sheet.shape[0]) and min(img.size) >= pictures.MIN_SHEET_SIDE
 
 
 def test_progress_gif_has_one_labelled_frame_per_epoch(tmp_path):
     for epoch in range(1, 6):
         Image.new("RGB", (70, 70), (epoch * 40, 0, 0)).save(tmp_path / f"epoch_{epoch:04d}.png")
-    n = export.progress_gif(tmp_path, tmp_path / "p.gif", tmp_path / "p.png", fps=4)
+    n = pictures.progress_gif(tmp_path, tmp_path / "p.gif", tmp_path / "p.png", fps=4)
     with Image.open(tmp_path / "p.gif") as gif:
         assert n == gif.n_frames == 5
     last = np.asarray(Image.open(tmp_path / "p.png"))
@@ -62,30 +63,35 @@ def test_progress_gif_has_one_labelled_frame_per_epoch(tmp_path):
     assert np.array_equal(last[-70:, :, 0], np.full((70, 70), 200))
 
 
-def test_loss_plot(tmp_path):
+def test_loss_plot_draws_both_losses(tmp_path):
     with open(tmp_path / "h.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["epoch", "d_loss", "g_loss", "seconds", "images_per_s", "steps"])
         for e in range(1, 6):
             w.writerow([e, 1 / e, e, 1, 1, 1])
-    export.plot_losses(tmp_path / "h.csv", tmp_path / "l.png")
-    with Image.open(tmp_path / "l.png") as img:
-        assert img.size == (960, 540)
+    pictures.plot_losses(tmp_path / "h.csv", tmp_path / "l.png")
+    pixels = np.asarray(Image.open(tmp_path / "l.png").convert("RGB")).reshape(-1, 3).astype(int)
+    # matplotlib's first two colours: the discriminator's line (blue) and the generator's (orange)
+    for colour in ((31, 119, 180), (255, 127, 14)):
+        assert (np.abs(pixels - colour).sum(axis=1) < 30).sum() > 200, colour
+    (tmp_path / "empty.csv").write_text("epoch,d_loss,g_loss,seconds,images_per_s,steps\n")
+    with pytest.raises(ValueError, match="no epochs"):
+        pictures.plot_losses(tmp_path / "empty.csv", tmp_path / "e.png")
 
 
 def test_slerp_keeps_endpoints_and_norm():
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal(64), rng.standard_normal(64)
-    path = export.slerp(a, b, np.linspace(0, 1, 7))
+    path = pictures.slerp(a, b, np.linspace(0, 1, 7))
     assert np.allclose(path[0], a, atol=1e-6) and np.allclose(path[-1], b, atol=1e-6)
     norms = np.linalg.norm(path, axis=1)
     assert norms.min() > 0.9 * min(np.linalg.norm(a), np.linalg.norm(b))  # no dip through the origin
 
 
 def test_interpolation_endpoints_are_the_generator_outputs_at_the_endpoints(generator, tmp_path):
-    images = export.interpolation(generator, tmp_path / "i.png", tmp_path / "i.gif", steps=5, rows=2, seed=4)
-    ends = export.noise(4, export.latent_dim(generator), 4)
-    expected = export.generate(generator, ends)
+    images = pictures.interpolation(generator, tmp_path / "i.png", tmp_path / "i.gif", steps=5, rows=2, seed=4)
+    ends = noise(4, latent_dim(generator), 4)
+    expected = generate(generator, ends)
     rows = images.reshape(2, 5, 32, 32, 3)
     for r in range(2):
         assert np.array_equal(rows[r, 0], expected[2 * r]) and np.array_equal(rows[r, -1], expected[2 * r + 1])
@@ -93,18 +99,28 @@ def test_interpolation_endpoints_are_the_generator_outputs_at_the_endpoints(gene
         assert gif.n_frames == 5 + 3  # forward, then back without repeating the ends
 
 
-def test_real_vs_fake(generator, tiny_shards, tmp_path):
-    export.real_vs_fake(generator, tiny_shards["files"], 32, tmp_path / "rf.png", n=9, seed=0)
-    with Image.open(tmp_path / "rf.png") as img:
-        assert img.size[0] > 2 * img.size[1] * 0.8
+def test_real_vs_fake_puts_real_faces_left_and_generated_right(generator, tiny_shards, tmp_path):
+    from facegan.reader import read_images
+
+    pictures.real_vs_fake(generator, tiny_shards["files"], 32, tmp_path / "rf.png", n=9, seed=0)
+    sheet = np.asarray(Image.open(tmp_path / "rf.png"))
+    real = read_images(tiny_shards["files"], 32, 9, 0)
+    fake = generate(generator, noise(9, latent_dim(generator), 0))
+    side = pictures.MIN_SHEET_SIDE // 2
+    left = pictures.label_banner(upscale(grid(real, 3, 3), side), "real")
+    right = pictures.label_banner(upscale(grid(fake, 3, 3), side), "generated")
+    assert sheet.shape == (left.shape[0], left.shape[1] + 16 + right.shape[1], 3)
+    assert np.array_equal(sheet[:, :left.shape[1]], left)
+    assert np.array_equal(sheet[:, -right.shape[1]:], right)
+    assert not np.array_equal(left[-50:], right[-50:])
 
 
 def test_h5_generator_loads_too(tmp_path):
     g, _ = build_models("dcgan", 32, 8, 4)
     g.save(tmp_path / "g.h5")
-    assert export.load_generator(tmp_path / "g.h5").output_shape == (None, 32, 32, 3)
+    assert load_generator(tmp_path / "g.h5").output_shape == (None, 32, 32, 3)
     with pytest.raises(FileNotFoundError, match="train one first"):
-        export.load_generator(tmp_path / "missing.keras")
+        load_generator(tmp_path / "missing.keras")
 
 
 def test_command_line_generate_and_grid(generator, tmp_path):

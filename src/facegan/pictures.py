@@ -1,9 +1,7 @@
 """Pictures made from a trained generator: samples, grid, progress GIF, losses, interpolation, real vs fake.
 
 Every function takes plain paths, so the export rules, the command line (``facegan generate``,
-``facegan grid``) and a notebook all call the same code. Noise comes from ``numpy``'s generator
-seeded by the caller, so the same seed gives the same faces with any backend or device. Images are
-generated with ``training=False`` (BatchNorm's moving statistics) in batches.
+``facegan grid``) and a notebook all call the same code; faces come from :mod:`facegan.generation`.
 """
 
 from __future__ import annotations
@@ -15,35 +13,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from facegan.images import grid, save_png, to_uint8, upscale
+from facegan.generation import generate, latent_dim, noise
+from facegan.images import grid, save_png, upscale
 
 log = logging.getLogger(__name__)
 
 MIN_SHEET_SIDE = 512  # small faces are upscaled (nearest neighbour) until a sheet is at least this big
-
-
-def load_generator(path: str | Path):
-    """A generator saved as ``.keras`` or ``.h5`` (the notebooks' format)."""
-    import keras
-
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no generator at {path}; train one first (snakemake train)")
-    return keras.models.load_model(path, compile=False)
-
-
-def latent_dim(generator) -> int:
-    return int(generator.input_shape[-1])
-
-
-def noise(n: int, dim: int, seed: int) -> np.ndarray:
-    return np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
-
-
-def generate(generator, z: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """uint8 images ``(n, H, W, 3)`` for the latent vectors ``z``."""
-    out = [to_uint8(generator(z[i:i + batch_size], training=False)) for i in range(0, len(z), batch_size)]
-    return np.concatenate(out) if out else np.zeros((0,) + tuple(generator.output_shape[1:]), np.uint8)
 
 
 def write_samples(generator, out_dir: str | Path, n: int, seed: int) -> list[Path]:

@@ -1,0 +1,116 @@
+"""Which facegan source files a workflow step's results depend on, from the import graph.
+
+Snakemake's code rerun trigger watches only a rule's ``script:`` file, not the modules it imports, so
+each rule declares the facegan files its step can run as inputs. They are computed here, not listed
+by hand (hand lists drift): the step function's own imports, the imports at the top of its module,
+then every facegan module those import, transitively, counting imports anywhere in a module (inside
+functions too, since facegan imports TensorFlow-heavy modules lazily). Package ``__init__`` files are
+included, since importing a submodule runs them. The graph is read with ``ast`` from the source files,
+without importing anything, so it costs milliseconds when Snakemake parses the workflow.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import importlib.util
+from pathlib import Path
+
+PACKAGE = "facegan"
+
+
+@functools.cache
+def package_dir() -> Path:
+    return Path(importlib.util.find_spec(PACKAGE).origin).parent
+
+
+def module_file(module: str) -> Path | None:
+    """The source file of a facegan module (``facegan.steps.data``), or None if it is not one."""
+    parts = module.split(".")
+    if parts[0] != PACKAGE:
+        return None
+    base = package_dir().joinpath(*parts[1:])
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imported_modules(nodes, current: str) -> set[str]:
+    """facegan modules named by the import statements among ``nodes`` (walked recursively)."""
+    found = set()
+    is_package = module_file(current).name == "__init__.py"
+    package = current if is_package else current.rsplit(".", 1)[0]
+    for node in nodes:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Import):
+                found.update(alias.name for alias in sub.names)
+            elif isinstance(sub, ast.ImportFrom):
+                base = sub.module or ""
+                if sub.level:
+                    anchor = package.split(".")
+                    anchor = anchor[:len(anchor) - (sub.level - 1)]
+                    base = ".".join(anchor + ([base] if base else []))
+                found.add(base)
+                found.update(f"{base}.{alias.name}" for alias in sub.names)  # "from facegan import x"
+    return {m for m in found if module_file(m)}
+
+
+@functools.cache
+def _parse(module: str) -> ast.Module:
+    return ast.parse(module_file(module).read_text(), filename=str(module_file(module)))
+
+
+def _with_parents(module: str) -> set[str]:
+    parts = module.split(".")
+    return {".".join(parts[:i]) for i in range(1, len(parts) + 1)}
+
+
+def module_closure(roots: set[str]) -> set[str]:
+    """``roots`` and every facegan module they import, transitively, with their packages."""
+    seen: set[str] = set()
+    todo = [m for root in roots for m in _with_parents(root) if module_file(m)]
+    while todo:
+        module = todo.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        for imported in _imported_modules(_parse(module).body, module):
+            todo.extend(m for m in _with_parents(imported) if module_file(m) and m not in seen)
+    return seen
+
+
+def step_modules(step: str) -> set[str]:
+    """The facegan modules the step function ``step`` ("facegan.steps.data:shard") can import."""
+    module, func = step.split(":")
+    tree = _parse(module)
+    defs = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == func]
+    if not defs:
+        raise ValueError(f"{module} has no function {func!r}")
+    top_level = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    # The step's own module counts as a file, but only this function's imports are followed (not
+    # those of the other steps that share the module).
+    return {module} | module_closure(_imported_modules(defs + top_level, module) | (_with_parents(module) - {module}))
+
+
+def step_code_files(step: str) -> list[str]:
+    """The source files of :func:`step_modules`, sorted: what a rule declares as code inputs."""
+    return sorted(str(module_file(m)) for m in step_modules(step))
+
+
+def script_code_files(script: str | Path) -> list[str]:
+    """The code files of what a workflow script imports from facegan: for each imported function
+    its :func:`step_modules`, for anything else (a module, a class) its module's closure."""
+    tree = ast.parse(Path(script).read_text(), filename=str(script))
+    modules: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == PACKAGE:
+            functions = {n.name for n in _parse(node.module).body if isinstance(n, ast.FunctionDef)}
+            for alias in node.names:
+                if alias.name in functions:
+                    modules |= step_modules(f"{node.module}:{alias.name}")
+                else:
+                    modules |= module_closure({node.module})
+        elif isinstance(node, ast.Import):
+            modules |= module_closure({a.name for a in node.names if a.name.split(".")[0] == PACKAGE})
+    return sorted(str(module_file(m)) for m in modules)

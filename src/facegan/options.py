@@ -1,0 +1,115 @@
+"""Training options, grouped by what they change, built from the config with the schema's defaults.
+
+* :class:`ModelOptions`, :class:`OptimizerOptions`, :class:`DataOptions`: what a checkpoint was trained
+  with. A checkpoint is resumed only if all three (and the data set and precision) agree: the
+  fingerprint is derived from these groups, so a new option in any of them is fingerprinted
+  without anyone remembering to.
+* :class:`RunOptions`: how this run executes (how long, on which devices, how often it saves); none
+  of it changes what a checkpoint holds.
+
+Defaults come from one place, the config schema (:func:`facegan.config.with_defaults`); every
+``train.*`` key must belong to exactly one group, or :meth:`TrainOptions.from_config` refuses it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, fields
+
+from facegan.config import with_defaults
+
+log = logging.getLogger(__name__)
+
+ARCHITECTURES = ("dcgan", "tutorial")
+RENAMED_ARCHITECTURES = {"seed": "tutorial"}  # old name -> current name
+DEFAULT_LEARNING_RATE = {"dcgan": 2e-4, "tutorial": 1e-4}
+
+
+def canonical_architecture(name: str) -> str:
+    """``model.architecture`` under its current name (old names are accepted with a warning)."""
+    if name in RENAMED_ARCHITECTURES:
+        new = RENAMED_ARCHITECTURES[name]
+        log.warning("model.architecture %r is now called %r; please update your config", name, new)
+        return new
+    if name not in ARCHITECTURES:
+        raise ValueError(f"model.architecture must be one of {ARCHITECTURES}, got {name!r}")
+    return name
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    architecture: str
+    latent_dim: int
+    width: int
+    resolution: int
+
+
+@dataclass(frozen=True)
+class OptimizerOptions:
+    learning_rate: float  # resolved: the architecture's default when the config says null
+    beta_1: float
+    label_smoothing: float
+
+
+@dataclass(frozen=True)
+class DataOptions:
+    """What fixes the sequence of batches and noise."""
+
+    seed: int
+    batch_size: int
+    shuffle_buffer: int
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    epochs: int
+    gpus: int
+    cpu_replicas: int
+    mixed_precision: bool | str
+    checkpoint_every_steps: int
+    threads: int | None = None
+
+
+FINGERPRINTED = ("model", "optimizer", "data")
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    model: ModelOptions
+    optimizer: OptimizerOptions
+    data: DataOptions
+    run: RunOptions
+
+    def fingerprint(self, dataset_sha256: str, policy: str) -> dict:
+        """What a checkpoint must agree on to be resumed: the fingerprinted groups, the data set and the
+        resolved precision policy (a float16 checkpoint carries loss-scale state a float32 one lacks)."""
+        out: dict = {}
+        for group in FINGERPRINTED:
+            out.update(asdict(getattr(self, group)))
+        return out | {"precision_policy": policy, "dataset_sha256": dataset_sha256}
+
+    def as_dict(self) -> dict:
+        return {group.name: asdict(getattr(self, group.name)) for group in fields(self)}
+
+    @classmethod
+    def from_config(cls, model: dict | None = None, training: dict | None = None, resolution: int | None = None,
+                    seed: int | None = None, threads: int | None = None) -> TrainOptions:
+        """Options from the config's ``model`` and ``train`` blocks, ``preprocess.resolution`` and ``seed``;
+        whatever is missing takes the schema's default."""
+        partial: dict = {"model": dict(model or {}), "train": dict(training or {})}
+        if resolution is not None:
+            partial["preprocess"] = {"resolution": resolution}
+        if seed is not None:
+            partial["seed"] = seed
+        cfg = with_defaults(partial)
+        architecture = canonical_architecture(cfg["model"]["architecture"])
+        values = {**cfg["model"], "architecture": architecture, "resolution": cfg["preprocess"]["resolution"],
+                  "seed": cfg["seed"], **cfg["train"], "threads": threads}
+        if values["learning_rate"] is None:
+            values["learning_rate"] = DEFAULT_LEARNING_RATE[architecture]
+        groups = {"model": ModelOptions, "optimizer": OptimizerOptions, "data": DataOptions, "run": RunOptions}
+        owned = {f.name for kind in groups.values() for f in fields(kind)}
+        unowned = sorted(set(values) - owned)
+        if unowned:
+            raise ValueError(f"no training option group holds {', '.join(unowned)}: add them to facegan.options")
+        return cls(**{name: kind(**{f.name: values[f.name] for f in fields(kind)}) for name, kind in groups.items()})

@@ -1,0 +1,61 @@
+"""The export stage's steps: pictures from the trained generator, one rule each, all on the CPU."""
+
+from __future__ import annotations
+
+from facegan.steps.runner import hide_gpus, step
+
+
+@step
+def sample(*, generator: str, samples: str, n: int, seed: int) -> None:
+    """``n`` faces as ``samples/sample_00000.png`` ..."""
+    hide_gpus()
+    from facegan.generation import load_generator
+    from facegan.pictures import write_samples
+
+    write_samples(load_generator(generator), samples, n, seed)
+
+
+@step
+def grid(*, generator: str, png: str, rows: int, cols: int, seed: int) -> None:
+    """One contact sheet of ``rows`` x ``cols`` faces."""
+    hide_gpus()
+    from facegan.generation import load_generator
+    from facegan.pictures import write_grid
+
+    write_grid(load_generator(generator), png, rows, cols, seed)
+
+
+@step
+def progress_gif(*, progress: str, gif: str, png: str, fps: float) -> None:
+    """The per-epoch grids as an animated GIF, and its last frame as PNG."""
+    from facegan.pictures import progress_gif as make_gif
+
+    make_gif(progress, gif, png, fps)
+
+
+@step
+def plot_losses(*, history: str, png: str) -> None:
+    """The discriminator's and generator's losses per epoch."""
+    from facegan.pictures import plot_losses as plot
+
+    plot(history, png)
+
+
+@step
+def interpolate(*, generator: str, png: str, gif: str, steps: int, rows: int, seed: int) -> None:
+    """Rows of faces morphing between random latent points (sheet and GIF)."""
+    hide_gpus()
+    from facegan.generation import load_generator
+    from facegan.pictures import interpolation
+
+    interpolation(load_generator(generator), png, gif, steps, rows, seed)
+
+
+@step
+def compare(*, generator: str, shards: list[str], png: str, n: int, resolution: int, seed: int) -> None:
+    """``n`` real faces from the shards beside ``n`` generated ones."""
+    hide_gpus()
+    from facegan.generation import load_generator
+    from facegan.pictures import real_vs_fake
+
+    real_vs_fake(load_generator(generator), list(shards), resolution, png, n, seed)

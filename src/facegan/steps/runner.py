@@ -1,0 +1,65 @@
+"""How a step runs: TensorFlow's environment, logging to the rule's log, user errors as one line.
+
+:func:`step` wraps every step function: the ``log`` keyword sends facegan's log records to that file
+and to stderr, and a :class:`~facegan.errors.FaceganError` (bad input or configuration) ends the
+process with its message as one ERROR line and exit status 1 instead of a traceback.
+:func:`run_rule` is all a workflow script does: call its step with the rule's named input, output
+and params.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+
+from facegan.errors import FaceganError
+from facegan.logs import setup_logging
+from facegan.runtime import configure_tensorflow
+
+log = logging.getLogger("facegan.steps")
+
+
+def step(func):
+    """Wrap a step function (see the module's docstring)."""
+
+    @functools.wraps(func)
+    def wrapper(*, log_file: str | None = None, **kwargs):
+        configure_tensorflow()
+        setup_logging(log_file)
+        try:
+            return func(**kwargs)
+        except FaceganError as exc:
+            log.error("%s", exc)
+            sys.exit(1)
+        finally:
+            log.debug("facegan modules loaded: %s", " ".join(sorted(m for m in sys.modules
+                                                                    if m == "facegan" or m.startswith("facegan."))))
+
+    return wrapper
+
+
+def hide_gpus() -> None:
+    """For steps that must never take a GPU from training (export, evaluation): call before TensorFlow starts."""
+    os.environ["CUDA_VISIBLE_DEVICES"] = ""
+
+
+def rule_arguments(smk) -> dict:
+    """The rule's named input, output and params as keyword arguments (lists as plain lists).
+
+    Unnamed inputs (the code files every rule declares) are not passed on. A name used twice (an
+    input and a param, say) is a workflow bug and raises.
+    """
+    kwargs: dict = {}
+    for group in (smk.input, smk.output, smk.params):
+        for name, value in group.items():
+            if name in kwargs:
+                raise ValueError(f"rule {smk.rule}: {name!r} names two of its inputs/outputs/params")
+            kwargs[name] = list(value) if isinstance(value, list) else value
+    return kwargs
+
+
+def run_rule(step_function, smk, **extra) -> None:
+    """Call ``step_function`` with the rule's named files and params, its log, and ``extra``."""
+    step_function(**rule_arguments(smk), **extra, log_file=smk.log[0] if smk.log else None)

@@ -1,0 +1,43 @@
+"""The train stage's step: one job on the GPUs it asked for (or the CPU)."""
+
+from __future__ import annotations
+
+import logging
+
+from facegan.steps.runner import step
+
+log = logging.getLogger("facegan.steps")
+
+
+@step
+def train(*, shards: list[str], stats: str, generator: str, generator_h5: str, discriminator: str, history: str,
+          progress: str, training_options: str, model: dict, training: dict, resolution: int, seed: int,
+          state_dir: str, threads: int | None = None, gpus_granted: int | None = None,
+          config: dict | None = None, extra_callbacks: tuple = ()) -> None:
+    """Train (or resume) the GAN. ``model``/``training`` are the config's ``model`` and ``train`` blocks;
+    ``gpus_granted`` is the job's ``gpu`` resource as Snakemake granted it (it silently cuts a request
+    above ``--resources gpu=N`` down to N); ``config`` is recorded in training_options.json;
+    ``extra_callbacks`` (tests, notebooks) run after facegan's own."""
+    from facegan.config import with_defaults
+    from facegan.gpulock import assign_gpus
+
+    training = with_defaults({"train": training})["train"]
+    requested = training["gpus"]
+    if gpus_granted is not None and int(gpus_granted) < requested:
+        log.warning("train.gpus is %d but Snakemake granted this job %d GPU(s) (--resources gpu caps every job): "
+                    "training with %d", requested, gpus_granted, gpus_granted)
+        training["gpus"] = int(gpus_granted)
+    lease = assign_gpus(training["gpus"])  # before TensorFlow starts; held until training ends
+    from facegan.options import TrainOptions
+    from facegan.training import TrainOutputs
+    from facegan.training import train as run_training
+
+    try:
+        opts = TrainOptions.from_config(model, training, resolution, seed, threads=threads)
+        outputs = TrainOutputs(generator=generator, generator_h5=generator_h5, discriminator=discriminator,
+                               history=history, progress=progress, training_options=training_options)
+        run_training(list(shards), stats, opts, outputs, state_dir=state_dir, resolved_config=config,
+                     extra_callbacks=tuple(extra_callbacks))
+    finally:
+        if lease:
+            lease.release()

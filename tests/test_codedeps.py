@@ -1,0 +1,85 @@
+"""The code inputs each rule declares, computed from the import graph (facegan.codedeps), and the hand-over
+from a rule to its step (facegan.steps.runner)."""
+
+import inspect
+from pathlib import Path
+
+import pytest
+
+from facegan.codedeps import module_closure, script_code_files, step_modules
+
+
+def _names(files):
+    return {Path(f).relative_to(Path(f).parents[1 if Path(f).parent.name == "steps" else 0]).as_posix()
+            for f in files}
+
+
+def test_a_step_depends_on_its_own_imports_not_on_its_neighbours():
+    shard = step_modules("facegan.steps.data:shard")
+    assert {"facegan.preprocess", "facegan.tfrecord", "facegan.index", "facegan.steps.data", "facegan.steps.runner",
+            "facegan", "facegan.steps"} <= shard
+    # download's and data_stats's modules share steps/data.py but are not shard's
+    assert not {"facegan.sources", "facegan.synthetic", "facegan.datastats", "facegan.training"} & shard
+
+
+def test_train_depends_on_the_module_that_draws_its_progress_grids():
+    train = step_modules("facegan.steps.train:train")
+    assert {"facegan.images", "facegan.callbacks", "facegan.models", "facegan.gan", "facegan.reader"} <= train
+    assert not {"facegan.pictures", "facegan.evaluation", "facegan.preprocess"} & train
+
+
+def test_closure_follows_imports_inside_functions():
+    assert "facegan.reader" in module_closure({"facegan.pictures"})  # real_vs_fake imports it lazily
+
+
+def test_every_workflow_script_names_an_existing_keyword_only_step(repo):
+    import importlib
+
+    for script in sorted((repo / "workflow" / "scripts").glob("*.py")):
+        text = script.read_text()
+        line = next(ln for ln in text.splitlines() if ln.startswith("from facegan.steps.") and "runner" not in ln)
+        module, name = line.split()[1], line.split()[3]
+        func = getattr(importlib.import_module(module), name)
+        params = inspect.signature(inspect.unwrap(func)).parameters.values()
+        assert all(p.kind == p.KEYWORD_ONLY for p in params), script.name
+        assert name == script.stem, f"{script.name} runs step {name}"
+        files = script_code_files(script)
+        assert any(f.endswith(module.replace(".", "/") + ".py") for f in files)
+
+
+class _Named(list):
+    """The part of snakemake's Namedlist that run_rule uses."""
+
+    def __init__(self, unnamed=(), **named):
+        super().__init__([*unnamed, *named.values()])
+        self._named = named
+
+    def items(self):
+        return self._named.items()
+
+
+def test_run_rule_hands_over_named_files_and_params_only(tmp_path):
+    from facegan.steps.runner import run_rule, step
+
+    seen = {}
+
+    @step
+    def fake(*, generator, shards, png, rows, seed):
+        seen.update(generator=generator, shards=shards, png=png, rows=rows, seed=seed)
+
+    class Smk:
+        input = _Named(["/code/a.py", "/code/b.py"], generator="g.keras", shards=_Named(["s0", "s1"]))
+        output = _Named(png="out.png")
+        params = _Named(rows=3, seed=7)
+        log = [str(tmp_path / "x.log")]
+        rule = "fake"
+
+    run_rule(fake, Smk)
+    assert seen == {"generator": "g.keras", "shards": ["s0", "s1"], "png": "out.png", "rows": 3, "seed": 7}
+    assert type(seen["shards"]) is list
+
+    class Clash(Smk):
+        params = _Named(png="again", seed=1)
+
+    with pytest.raises(ValueError, match="'png' names two"):
+        run_rule(fake, Clash)
