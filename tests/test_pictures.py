@@ -132,3 +132,17 @@ def test_command_line_generate_and_grid(generator, tmp_path):
     assert main(["grid", "--model", str(tmp_path / "g.keras"), "--rows", "2", "--cols", "3",
                  "--out", str(tmp_path / "g.png")]) == 0
     assert main(["grid", "--model", str(tmp_path / "nope.h5"), "--out", str(tmp_path / "x.png")]) == 1
+
+
+def test_command_line_needs_only_the_base_install(generator, tmp_path, python):
+    """`pip install facegan` without the workflow extra: the command works without any of the extra's packages."""
+    generator.save(tmp_path / "g.keras")
+    extra = ["snakemake", "kaggle", "matplotlib", "simplejpeg", "google_crc32c", "tqdm", "yaml", "jsonschema",
+             "tensorboard", "imageio"]
+    code = (f"import sys\nfor name in {extra!r}:\n    sys.modules[name] = None  # import fails as if not installed\n"
+            "from facegan.cli import main\n"
+            f"sys.exit(main(['generate', '--model', {str(tmp_path / 'g.keras')!r}, '-n', '2', "
+            f"'--out', {str(tmp_path / 'f')!r}]) or main(['interpolate', '--model', {str(tmp_path / 'g.keras')!r}, "
+            f"'--steps', '3', '--rows', '1', '--out', {str(tmp_path / 'i.png')!r}]))\n")
+    python(["-c", code], timeout=300)
+    assert len(list((tmp_path / "f").glob("*.png"))) == 2 and (tmp_path / "i.gif").is_file()
