@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from facegan import pictures
-from facegan.generation import generate, latent_dim, load_generator, noise
+from facegan.generation import ModelFileError, generate, latent_dim, load_generator, noise
 from facegan.images import grid, to_uint8, to_unit, upscale
 from facegan.models import build_models
 
@@ -119,7 +119,7 @@ def test_h5_generator_loads_too(tmp_path):
     g, _ = build_models("dcgan", 32, 8, 4)
     g.save(tmp_path / "g.h5")
     assert load_generator(tmp_path / "g.h5").output_shape == (None, 32, 32, 3)
-    with pytest.raises(FileNotFoundError, match="train one first"):
+    with pytest.raises(ModelFileError, match="train one first"):
         load_generator(tmp_path / "missing.keras")
 
 

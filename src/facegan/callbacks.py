@@ -56,7 +56,7 @@ class StepGuard(keras.callbacks.Callback):
         if not (math.isfinite(d) and math.isfinite(g)):
             raise NonFiniteLoss(f"non-finite loss (d_loss {d}, g_loss {g}) in epoch {self.epoch + 1}, step {step}")
         if self.every and step % self.every == 0 and step < self.steps_per_epoch:
-            self.checkpoints.save(self.epoch, step, self.epoch * self.steps_per_epoch + step)
+            self.checkpoints.save(self.epoch, step)
             log.info("checkpoint at epoch %d step %d", self.epoch + 1, step)
 
 
@@ -81,7 +81,7 @@ class EpochEnd(keras.callbacks.Callback):
         rate = steps * self.batch_size / seconds
         self.state.append_history({"epoch": epoch + 1, "d_loss": f"{d:.6f}", "g_loss": f"{g:.6f}",
                                    "seconds": f"{seconds:.3f}", "images_per_s": f"{rate:.2f}", "steps": steps})
-        self.checkpoints.save(epoch + 1, 0, (epoch + 1) * self.steps_per_epoch)
+        self.checkpoints.save(epoch + 1, 0)
         log.info("epoch %d/%d: d_loss %.4f g_loss %.4f, %.1f s, %.1f images/s", epoch + 1, self.epochs, d, g, seconds,
                  rate)
 

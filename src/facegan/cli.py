@@ -17,6 +17,22 @@ from facegan.errors import FaceganError
 from facegan.runtime import configure_tensorflow
 
 
+def _at_least(low: int):
+    """An argparse type: an integer >= ``low``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+
+    parse.__name__ = f"integer >= {low}"
+    return parse
+
+
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="facegan", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -24,19 +40,19 @@ def _parser() -> argparse.ArgumentParser:
 
     def with_model(p):
         p.add_argument("--model", required=True, help="generator .keras or .h5 file")
-        p.add_argument("--seed", type=int, default=0, help="noise seed (same seed, same faces)")
+        p.add_argument("--seed", type=_at_least(0), default=0, help="noise seed (same seed, same faces)")
         return p
 
     g = with_model(sub.add_parser("generate", help="write N faces as PNG files"))
-    g.add_argument("-n", type=int, default=16, help="number of faces")
+    g.add_argument("-n", type=_at_least(1), default=16, help="number of faces")
     g.add_argument("--out", required=True, help="output folder (sample_00000.png ...)")
     gr = with_model(sub.add_parser("grid", help="write one contact sheet"))
-    gr.add_argument("--rows", type=int, default=8)
-    gr.add_argument("--cols", type=int, default=8)
+    gr.add_argument("--rows", type=_at_least(1), default=8)
+    gr.add_argument("--cols", type=_at_least(1), default=8)
     gr.add_argument("--out", required=True, help="output .png")
     it = with_model(sub.add_parser("interpolate", help="rows of faces morphing between random latent points"))
-    it.add_argument("--steps", type=int, default=10)
-    it.add_argument("--rows", type=int, default=4)
+    it.add_argument("--steps", type=_at_least(2), default=10, help="faces per row, both ends included")
+    it.add_argument("--rows", type=_at_least(1), default=4)
     it.add_argument("--out", required=True, help="output .png (an animated .gif is written beside it)")
     return ap
 
@@ -62,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {args.out} and {gif}")
     except (FaceganError, FileNotFoundError, ValueError) as exc:
         print(f"facegan: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a full disk, a folder that cannot be written
+        print(f"facegan: error: cannot write {exc.filename or args.out}: {exc.strerror}", file=sys.stderr)
         return 1
     return 0
 

@@ -31,7 +31,7 @@ def collect(index_counts: dict, reports: list[dict], settings: dict, manifest_pa
     reports = sorted(reports, key=lambda r: r["shard"])
     kept = sum(r["images"] for r in reports)
     skips = [s for r in reports for s in r["skipped"]]
-    with open(manifest_path, "w", newline="") as f:
+    with open(manifest_path, "w", newline="", encoding="utf-8", errors="surrogateescape") as f:
         w = csv.writer(f, delimiter="\t", lineterminator="\n")
         w.writerow(("path", "split", "shard"))
         for r in reports:
@@ -47,6 +47,7 @@ def collect(index_counts: dict, reports: list[dict], settings: dict, manifest_pa
         "skipped_by_reason": dict(sorted(Counter(_reason_kind(s["reason"]) for s in skips).items())),
         "skips": skips,
         "partition_file": index_counts.get("partition_file"),
+        "repeated_folders_skipped": index_counts.get("repeated_folders_skipped", []),
         **settings,
         "shards": [{"file": r["file"], "images": r["images"], "sha256": r["sha256"]} for r in reports],
         "dataset_sha256": combined,

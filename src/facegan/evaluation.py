@@ -28,9 +28,14 @@ REAL_SEED_OFFSET, FAKE_SEED_OFFSET = 101, 202
 
 def compute_real_reference(shard_files: list[str], stats_path: str, resolution: int, n: int, seed: int,
                        out_npz: str | Path, inception_weights: str = "") -> dict:
-    dataset_sha = json.loads(Path(stats_path).read_text())["dataset_sha256"]
+    stats = json.loads(Path(stats_path).read_text())
+    dataset_sha, kept = stats["dataset_sha256"], int(stats["kept"])
     from facegan.reader import read_images
 
+    requested, n = n, min(n, kept)
+    if n < requested:
+        log.warning("evaluate.images is %d but the data set holds only %d images: the metrics compare %d real "
+                    "with %d generated images (fewer images make them noisier)", requested, kept, n, n)
     real = read_images(shard_files, resolution, n, seed)
     desc = metrics.swd_descriptors(real, seed + REAL_SEED_OFFSET)
     arrays = {f"swd_{res}": d for res, d in desc.items()}
@@ -40,7 +45,7 @@ def compute_real_reference(shard_files: list[str], stats_path: str, resolution: 
         arrays.update(inception_mu=feats.mean(0), inception_sigma=np.cov(feats, rowvar=False), inception_feats=feats)
     else:
         log.warning("%s", metrics.missing_weights_message(inception_weights))
-    meta = {"dataset_sha256": dataset_sha, "images": n, "resolution": resolution, "seed": seed,
+    meta = {"dataset_sha256": dataset_sha, "images": n, "requested": requested, "resolution": resolution, "seed": seed,
             "inception": str(weights) if weights else None}
     Path(out_npz).parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(str(out_npz) + ".part.npz")
@@ -66,8 +71,10 @@ def evaluate(generator_path: str, training_options_path: str, reference_path: st
 
     reference = np.load(reference_path)
     meta = json.loads(str(reference["meta"]))
-    if meta["images"] != n:
-        raise FaceganError(f"{reference_path} holds {meta['images']} images but evaluate.images is {n}")
+    if meta.get("requested", meta["images"]) != n:
+        raise FaceganError(f"{reference_path} was made for evaluate.images {meta.get('requested', meta['images'])} "
+                           f"but evaluate.images is {n}: rerun real_reference (snakemake evaluate does)")
+    n = meta["images"]  # fewer when the data set is smaller than evaluate.images
     real_desc = {int(k.split("_")[1]): reference[k] for k in reference.files if k.startswith("swd_")}
     generator = load_generator(generator_path)
     trained, fake = _swd_of(generator, n, seed, real_desc)

@@ -12,17 +12,33 @@ from pathlib import Path
 
 import numpy as np
 
+from facegan.errors import FaceganError
 from facegan.images import to_uint8
 
 
+class ModelFileError(FaceganError):
+    """The generator file is missing, unreadable or not a generator."""
+
+
 def load_generator(path: str | Path):
-    """A generator saved as ``.keras`` or ``.h5`` (the notebooks' format)."""
+    """A generator saved as ``.keras`` or ``.h5`` (the notebooks' format); a clear error otherwise."""
     import keras
 
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no generator at {path}; train one first (snakemake train)")
-    return keras.models.load_model(path, compile=False)
+    if not path.is_file():
+        raise ModelFileError(f"no generator at {path}; train one first (snakemake train)")
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except Exception as exc:  # noqa: BLE001 - h5py, zipfile and Keras each raise their own types
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise ModelFileError(f"{path} is not a readable Keras model ({type(exc).__name__}: {reason}); use a "
+                             f"generator.keras or generator.h5 saved by facegan (results/train/), or train again "
+                             f"(snakemake train)") from exc
+    shape_in, shape_out = tuple(model.input_shape), tuple(model.output_shape)
+    if len(shape_in) != 2 or len(shape_out) != 4 or shape_out[-1] != 3:
+        raise ModelFileError(f"{path} is not a generator: it maps {shape_in} to {shape_out}, a generator maps "
+                             f"(None, latent_dim) to (None, H, W, 3) (is it the discriminator?)")
+    return model
 
 
 def latent_dim(generator) -> int:

@@ -12,6 +12,7 @@ Under SLURM the scheduler assigns the cards (and sets ``CUDA_VISIBLE_DEVICES``):
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import logging
 import os
@@ -21,6 +22,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from facegan.errors import FaceganError
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,46 @@ def physical_gpus() -> list[str]:
     except (OSError, subprocess.SubprocessError):
         return []
     return [str(i) for i, _ in enumerate(line for line in out.splitlines() if line.startswith("GPU "))]
+
+
+def prepare_lock_dir(lock_dir: Path) -> None:
+    """The lock folder, shared by every user of the machine: created world-writable with the sticky bit
+    (mode 1777, like /tmp), so anyone can create a lock file but only its owner can delete it."""
+    if lock_dir.is_symlink():
+        raise GpuLockError(f"{lock_dir} is a symbolic link; refusing to use it for GPU locks (remove it, or set "
+                           f"FACEGAN_GPU_LOCK_DIR to a folder of your own)")
+    if not lock_dir.is_dir():
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            os.chmod(lock_dir, 0o1777)
+        except PermissionError:  # created concurrently by another user: theirs to set
+            pass
+
+
+class GpuLockError(FaceganError):
+    pass
+
+
+def open_lock_file(path: Path):
+    """Open (creating it mode 0666, whatever the umask) one card's lock file, never through a symlink."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o666)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise GpuLockError(f"{path} is a symbolic link; refusing to follow it (someone may be trying to make a "
+                               f"GPU job overwrite another file). Remove the link.") from exc
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            raise GpuLockError(f"cannot open {path} ({exc.strerror}): another user created it without write "
+                               f"permission for others. Ask them (or root) to run chmod 1777 {path.parent} and "
+                               f"chmod 666 {path.parent}/gpu*.lock, or set FACEGAN_GPU_LOCK_DIR to a folder of "
+                               f"your own (then locks are not shared with other users)") from exc
+        raise
+    try:
+        if os.fstat(fd).st_uid == os.geteuid():
+            os.fchmod(fd, 0o666)  # the umask may have narrowed it
+    except OSError:
+        pass
+    return os.fdopen(fd, "r+")
 
 
 @dataclass
@@ -60,12 +103,12 @@ def acquire(count: int, candidates: list[str], lock_dir: Path = DEFAULT_LOCK_DIR
     """Lock ``count`` of the ``candidates`` cards, waiting (up to ``timeout`` s) until enough are free."""
     if count > len(candidates):
         raise ValueError(f"asked for {count} GPU(s) but only {len(candidates)} exist")
-    lock_dir.mkdir(parents=True, exist_ok=True)
+    prepare_lock_dir(lock_dir)
     start, warned = time.monotonic(), False
     while True:
         held = []
         for gpu in candidates:
-            f = open(lock_dir / f"gpu{gpu}.lock", "a+")
+            f = open_lock_file(lock_dir / f"gpu{gpu}.lock")
             try:
                 fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

@@ -36,22 +36,48 @@ class Entry:
     shard: int
 
 
-def find_images(root: str | Path) -> list[Path]:
-    """All files with an image suffix below ``root`` (following links), sorted by relative path."""
+def walk_files(root: str | Path) -> tuple[list[Path], list[str]]:
+    """Every file below ``root``, following symlinked folders (a local data set is a link to the user's
+    folder) but each real folder only once: a link back to a parent (a loop) or a second link to a
+    folder already seen is skipped, and listed in the second value."""
     root = Path(root)
-    found = []
+    seen, repeated, files = set(), [], []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        dirnames.sort()
-        for name in filenames:
-            if name.lower().endswith(IMAGE_SUFFIXES) and not name.startswith("."):
-                found.append(Path(dirpath) / name)
+        st = os.stat(dirpath)
+        seen.add((st.st_dev, st.st_ino))
+        keep = []
+        # real folders before links to folders, so that a link is what is skipped when both lead to one place
+        for d in sorted(dirnames, key=lambda d: (os.path.islink(os.path.join(dirpath, d)), d)):
+            try:
+                st = os.stat(os.path.join(dirpath, d))
+            except OSError:
+                continue  # a dangling link
+            if (st.st_dev, st.st_ino) in seen:
+                repeated.append(str(Path(dirpath, d).relative_to(root)))
+            else:
+                seen.add((st.st_dev, st.st_ino))
+                keep.append(d)
+        dirnames[:] = sorted(keep)
+        files.extend(Path(dirpath) / name for name in filenames)
+    if repeated:
+        log.warning("skipped %d folder(s) already seen through another link (a symlink loop or a duplicate "
+                    "link): %s", len(repeated), ", ".join(repeated[:5]) + (" ..." if len(repeated) > 5 else ""))
+    return files, repeated
+
+
+def find_images(root: str | Path, files: list[Path] | None = None) -> list[Path]:
+    """All files with an image suffix below ``root`` (see :func:`walk_files`), sorted by relative path."""
+    root = Path(root)
+    files = walk_files(root)[0] if files is None else files
+    found = [p for p in files if p.name.lower().endswith(IMAGE_SUFFIXES) and not p.name.startswith(".")]
     found.sort(key=lambda p: p.relative_to(root).as_posix())
     return found
 
 
-def find_partition_file(root: str | Path) -> Path | None:
-    """The shallowest CelebA partition list below ``root``, if any."""
-    candidates = [p for name in PARTITION_FILES for p in Path(root).rglob(name)]
+def find_partition_file(root: str | Path, files: list[Path] | None = None) -> Path | None:
+    """The shallowest CelebA partition list below ``root`` (linked folders included), if any."""
+    files = walk_files(root)[0] if files is None else files
+    candidates = [p for p in files if p.name in PARTITION_FILES]
     return min(candidates, key=lambda p: (len(p.parts), str(p))) if candidates else None
 
 
@@ -78,10 +104,11 @@ def build_index(root: str | Path, split: str = "all", limit: int = 0, shards: in
     """Select and order the images under ``root``; returns entries and counts for stats.json."""
     if shards < 1:
         raise DatasetIndexError(f"preprocess.shards must be at least 1, got {shards}")
-    images = find_images(root)
+    files, repeated = walk_files(root)
+    images = find_images(root, files)
     if not images:
         raise DatasetIndexError(f"no image files ({', '.join(IMAGE_SUFFIXES)}) found under {root}")
-    part_file = find_partition_file(root)
+    part_file = find_partition_file(root, files)
     partitions = read_partitions(part_file) if part_file else {}
     if split != "all" and not partitions:
         raise DatasetIndexError(
@@ -94,7 +121,7 @@ def build_index(root: str | Path, split: str = "all", limit: int = 0, shards: in
         if split == "all" or part == split:
             selected.append((p, part))
     counts = {"found": len(images), "partition_file": str(part_file) if part_file else None,
-              "in_split": len(selected)}
+              "in_split": len(selected), "repeated_folders_skipped": repeated}
     if limit:
         selected = selected[:limit]
     if not selected:
@@ -107,8 +134,13 @@ def build_index(root: str | Path, split: str = "all", limit: int = 0, shards: in
     return entries, counts
 
 
+# File names are bytes on POSIX; names that are not valid UTF-8 reach Python as surrogate escapes and are
+# written back byte for byte, so such a file is indexed and read like any other.
+ENCODING = {"encoding": "utf-8", "errors": "surrogateescape"}
+
+
 def write_index(entries: list[Entry], path: str | Path) -> None:
-    with open(path, "w", newline="") as f:
+    with open(path, "w", newline="", **ENCODING) as f:
         w = csv.writer(f, delimiter="\t", lineterminator="\n")
         w.writerow(HEADER)
         for e in entries:
@@ -116,7 +148,7 @@ def write_index(entries: list[Entry], path: str | Path) -> None:
 
 
 def read_index(path: str | Path, shard: int | None = None) -> list[Entry]:
-    with open(path, newline="") as f:
+    with open(path, newline="", **ENCODING) as f:
         rows = csv.reader(f, delimiter="\t")
         header = next(rows, None)
         if tuple(header or ()) != HEADER:

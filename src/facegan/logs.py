@@ -18,7 +18,8 @@ def setup_logging(log_file: str | Path | None = None, level: int = logging.INFO)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file:
         Path(log_file).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(log_file, mode="w"))
+        # backslashreplace: a file name that is not valid UTF-8 is logged, not a logging error
+        handlers.append(logging.FileHandler(log_file, mode="w", encoding="utf-8", errors="backslashreplace"))
     logging.basicConfig(level=level, format=FORMAT, handlers=handlers, force=True)
     logging.getLogger("facegan").setLevel(os.environ.get("FACEGAN_LOG_LEVEL", "").upper() or level)
     logging.captureWarnings(True)

@@ -21,7 +21,15 @@ log = logging.getLogger(__name__)
 MIN_SHEET_SIDE = 512  # small faces are upscaled (nearest neighbour) until a sheet is at least this big
 
 
+def _require(**values: tuple[int, int]) -> None:
+    """ValueError naming the first ``name=(value, minimum)`` below its minimum."""
+    for name, (value, low) in values.items():
+        if value < low:
+            raise ValueError(f"{name} must be at least {low}, got {value}")
+
+
 def write_samples(generator, out_dir: str | Path, n: int, seed: int) -> list[Path]:
+    _require(n=(n, 1))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     images = generate(generator, noise(n, latent_dim(generator), seed))
@@ -35,6 +43,7 @@ def write_samples(generator, out_dir: str | Path, n: int, seed: int) -> list[Pat
 
 
 def write_grid(generator, out: str | Path, rows: int, cols: int, seed: int) -> np.ndarray:
+    _require(rows=(rows, 1), cols=(cols, 1))
     images = generate(generator, noise(rows * cols, latent_dim(generator), seed))
     sheet = upscale(grid(images, rows, cols), MIN_SHEET_SIDE)
     save_png(sheet, out)
@@ -131,6 +140,7 @@ def slerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
 def interpolation(generator, out_png: str | Path, out_gif: str | Path, steps: int, rows: int, seed: int,
                   fps: float = 8) -> np.ndarray:
     """``rows`` rows of faces morphing between random latent pairs; a GIF shows them moving."""
+    _require(steps=(steps, 2), rows=(rows, 1))
     dim = latent_dim(generator)
     ends = noise(2 * rows, dim, seed)
     t = np.linspace(0.0, 1.0, steps)
@@ -149,7 +159,12 @@ def real_vs_fake(generator, shard_files: list[str], resolution: int, out: str | 
 
     cols = int(np.ceil(np.sqrt(n)))
     rows = int(np.ceil(n / cols))
-    real = read_images(shard_files, resolution, rows * cols, seed)
+    real = read_images(shard_files, resolution, rows * cols, seed, allow_fewer=True)
+    if len(real) < rows * cols:  # a data set smaller than the sheet: show what there is
+        log.warning("real_vs_fake: %d faces asked for, the data set holds %d", rows * cols, len(real))
+        cols = int(np.ceil(np.sqrt(len(real))))
+        rows = len(real) // cols
+        real = real[:rows * cols]
     fake = generate(generator, noise(rows * cols, latent_dim(generator), seed))
     left = label_banner(upscale(grid(real, rows, cols), MIN_SHEET_SIDE // 2), "real")
     right = label_banner(upscale(grid(fake, rows, cols), MIN_SHEET_SIDE // 2), "generated")

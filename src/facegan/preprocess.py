@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import stat
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,12 +74,73 @@ def _decode_jpeg(data: bytes, opts: PreprocessOptions) -> tuple[Image.Image, tup
     _check_size(width, height, opts)
     left, _, right, _ = crop_box(width, height, opts.crop)
     scale = opts.resolution / (right - left)
-    kw = {"min_height": int(np.ceil(height * scale)), "min_width": int(np.ceil(width * scale))} if scale <= 0.25 else {}
+    kw = {"min_height": int(np.ceil(height * scale)), "min_width": int(np.ceil(width * scale))} if scale <= 0.25 \
+        else {}
     # Fast integer IDCT and plain chroma upsampling: their small differences are averaged away when
     # the output is at most half the crop (measured: mean absolute difference < 1 grey level).
     fast = scale <= 0.5
     pixels = simplejpeg.decode_jpeg(data, colorspace="RGB", strict=True, fastdct=fast, fastupsample=fast, **kw)
-    return Image.frombuffer("RGB", (pixels.shape[1], pixels.shape[0]), pixels, "raw", "RGB", 0, 1), (width, height)
+    img = Image.frombuffer("RGB", (pixels.shape[1], pixels.shape[0]), pixels, "raw", "RGB", 0, 1)
+    return _orient(img, (width, height), jpeg_orientation(data))
+
+
+# EXIF orientation (TIFF tag 0x0112) -> the transpose that shows the photo upright (as PIL's exif_transpose).
+ORIENTATION_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+                         4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+                         6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90}
+
+
+def _orient(img: Image.Image, size: tuple[int, int], orientation: int) -> tuple[Image.Image, tuple[int, int]]:
+    """Turn a decoded image upright; ``size`` (the source's, before any scaled decode) turns with it."""
+    if orientation not in ORIENTATION_TRANSPOSE:
+        return img, size
+    return img.transpose(ORIENTATION_TRANSPOSE[orientation]), (size[1], size[0]) if orientation >= 5 else size
+
+
+def jpeg_orientation(data: bytes) -> int:
+    """The EXIF orientation (1-8) in a JPEG's APP1 segment, read from the bytes; 1 when absent or unreadable."""
+    i, n = 2, len(data)
+    while i + 4 <= n and data[i] == 0xFF:
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker in (0xDA, 0xD9):  # start of scan, end of image: no more headers
+            break
+        length = int.from_bytes(data[i + 2:i + 4], "big")
+        if marker == 0xE1 and data[i + 4:i + 10] == b"Exif\0\0":
+            return _tiff_orientation(data[i + 10:i + 2 + length])
+        i += 2 + length
+    return 1
+
+
+def _tiff_orientation(tiff: bytes) -> int:
+    order = {b"II": "little", b"MM": "big"}.get(tiff[:2])
+    if order is None or len(tiff) < 8:
+        return 1
+    ifd = int.from_bytes(tiff[4:8], order)
+    count = int.from_bytes(tiff[ifd:ifd + 2], order) if ifd + 2 <= len(tiff) else 0
+    for k in range(count):
+        entry = tiff[ifd + 2 + 12 * k:ifd + 14 + 12 * k]
+        if len(entry) == 12 and int.from_bytes(entry[:2], order) == 0x0112:
+            value = int.from_bytes(entry[8:10], order)
+            return value if 1 <= value <= 8 else 1
+    return 1
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    """RGB with 8 bits per channel. 16- and 32-bit greyscale (PNG, TIFF) is scaled to 0-255, not clipped."""
+    if img.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        grey = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if img.mode.startswith("I;16") or grey.max(initial=0) <= 65535 else float(grey.max())
+        grey = np.clip(np.rint(grey * (255.0 / top)), 0, 255).astype(np.uint8)
+        return Image.fromarray(grey, "L").convert("RGB")
+    if img.mode == "F":
+        grey = np.asarray(img, dtype=np.float64)
+        lo, hi = float(np.nanmin(grey)), float(np.nanmax(grey))
+        grey = np.rint((grey - lo) * (255.0 / (hi - lo))) if hi > lo else np.zeros_like(grey)
+        return Image.fromarray(np.nan_to_num(grey).astype(np.uint8), "L").convert("RGB")
+    return img.convert("RGB") if img.mode != "RGB" else img.copy()
 
 
 def _decode_pil(path: Path, opts: PreprocessOptions) -> tuple[Image.Image, tuple[int, int]]:
@@ -88,7 +150,8 @@ def _decode_pil(path: Path, opts: PreprocessOptions) -> tuple[Image.Image, tuple
             width, height = img.size
             _check_size(width, height, opts)
             img.load()
-            return (img.convert("RGB") if img.mode != "RGB" else img.copy()), (width, height)
+            orientation = img.getexif().get(0x0112, 1)
+            return _orient(_to_rgb(img), (width, height), orientation if isinstance(orientation, int) else 1)
 
 
 def load_face(path: str | Path, opts: PreprocessOptions) -> np.ndarray:
@@ -100,6 +163,8 @@ def load_face_image(path: str | Path, opts: PreprocessOptions) -> Image.Image:
     """:func:`load_face` as an RGB PIL image (the shard writer takes its bytes without numpy)."""
     path = Path(path)
     try:
+        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO or device would block or never end
+            raise SkipImage("not a regular file (a FIFO, socket, device or folder)")
         data = path.read_bytes()
     except OSError as exc:
         raise SkipImage(f"unreadable: {exc.strerror}") from exc

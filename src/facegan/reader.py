@@ -75,8 +75,9 @@ def make_dataset(files: Sequence[str], resolution: int, batch_size: int, seed: i
     return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
 
 
-def read_images(files: Sequence[str], resolution: int, n: int, seed: int = 0) -> np.ndarray:
-    """The first ``n`` images of epoch 0's seeded order as uint8 ``(n, H, W, 3)``; fewer is an error."""
+def read_images(files: Sequence[str], resolution: int, n: int, seed: int = 0, allow_fewer: bool = False) -> np.ndarray:
+    """The first ``n`` images of epoch 0's seeded order as uint8 ``(n, H, W, 3)``; fewer is an error unless
+    ``allow_fewer`` (then all the shards hold)."""
     from facegan.errors import FaceganError
     from facegan.images import to_uint8
 
@@ -87,6 +88,6 @@ def read_images(files: Sequence[str], resolution: int, n: int, seed: int = 0) ->
         if got >= n:
             break
     images = np.concatenate(batches)[:n]
-    if len(images) < n:
+    if len(images) < n and not allow_fewer:
         raise FaceganError(f"{n} real images are needed but the shards hold only {len(images)}")
     return images

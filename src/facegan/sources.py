@@ -166,11 +166,40 @@ def fetch_kaggle(slug: str, out_dir: Path) -> dict:
         shutil.rmtree(download_dir, ignore_errors=True)
 
 
+def safe_folder_name(name: str) -> bool:
+    """Whether ``name`` is one plain folder name (no separator, not ``.`` or ``..``): what becomes a path."""
+    return bool(name) and name not in (".", "..") and "/" not in name and "\\" not in name and "\0" not in name
+
+
+def _remove_previous(out: Path) -> None:
+    """Remove an earlier download at ``out``: only a folder facegan made (it holds the marker file);
+    a symlink is unlinked, never followed."""
+    if out.is_symlink():
+        out.unlink()
+    elif out.is_dir():
+        if not (out / MARKER).is_file():
+            raise SourceError(f"{out} exists but was not made by facegan (no {MARKER} in it); move it away or "
+                              f"choose another dataset.name")
+        shutil.rmtree(out)
+    elif out.exists():
+        raise SourceError(f"{out} exists and is not a folder; move it away or choose another dataset.name")
+
+
 def fetch(source: str, out_dir: str | Path, *, path: str | None = None, kaggle_slug: str | None = None,
           synthetic_count: int = 0, seed: int = 0) -> Path:
-    """Fetch a data set into ``out_dir`` (atomically) and record what was fetched in its marker file."""
+    """Fetch a data set into ``out_dir`` (atomically) and record what was fetched in its marker file.
+
+    ``out_dir``'s last part must be a plain folder name (``dataset.name``): nothing outside its parent
+    folder is ever written or deleted.
+    """
+    name = str(out_dir).rsplit("/", 1)[-1]  # as given: pathlib would drop a trailing "." or "/"
+    if not safe_folder_name(name):
+        raise SourceError(f"dataset.name must be one plain folder name (letters, digits, '.', '_', '-'; not '.' "
+                          f"or '..'), got {name!r}")
     out = Path(out_dir)
     partial = out.parent / (out.name + ".partial")
+    if partial.is_symlink():
+        partial.unlink()
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     try:
@@ -188,8 +217,7 @@ def fetch(source: str, out_dir: str | Path, *, path: str | None = None, kaggle_s
         else:
             raise SourceError(f"dataset.source {source!r} is not one of synthetic, local, kaggle")
         (partial / MARKER).write_text(json.dumps(info, indent=2) + "\n")
-        if out.exists() or out.is_symlink():
-            shutil.rmtree(out)
+        _remove_previous(out)
         partial.rename(out)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)

@@ -11,8 +11,11 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import shutil
 import time
 from pathlib import Path
+
+from facegan.errors import FaceganError
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +36,16 @@ class TrainingState:
     def prepare(self) -> None:
         """Move aside a state made with a different fingerprint; then make the folders."""
         fp_path = self.dir / "fingerprint.json"
-        if fp_path.exists():
-            old = json.loads(fp_path.read_text())
+        try:
+            old = json.loads(fp_path.read_text()) if fp_path.exists() else None
+            if old is not None and not isinstance(old, dict):
+                raise ValueError("not a JSON object")
+        except (OSError, ValueError) as exc:
+            aside = self._move_aside()
+            log.warning("%s is unreadable (%s): the training state cannot be trusted; moved it to %s (nothing "
+                        "deleted) and starting fresh", fp_path, exc, aside)
+            old = None
+        if old is not None:
             if old != self.fingerprint:
                 differs = sorted(k for k in set(old) | set(self.fingerprint) if old.get(k) != self.fingerprint.get(k))
                 aside = self._move_aside()
@@ -48,15 +59,31 @@ class TrainingState:
         fp_path.write_text(json.dumps(self.fingerprint, indent=2) + "\n")
 
     def _move_aside(self) -> Path:
-        aside = self.dir.with_name(f"{self.dir.name}.stale-{time.strftime('%Y%m%d-%H%M%S')}")
+        """Rename the state folder to ``<name>.stale-<time>`` (never deleted)."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        aside = self.dir.with_name(f"{self.dir.name}.stale-{stamp}")
+        k = 1
+        while aside.exists():
+            k += 1
+            aside = self.dir.with_name(f"{self.dir.name}.stale-{stamp}-{k}")
         self.dir.rename(aside)
         return aside
 
     def read_history(self) -> list[dict]:
+        """The rows of history.csv; unreadable rows are dropped with a warning (the checkpoints are what count)."""
         if not self.history_path.exists():
             return []
-        with open(self.history_path, newline="") as f:
-            return list(csv.DictReader(f))
+        with open(self.history_path, newline="", errors="replace") as f:
+            rows = list(csv.DictReader(f))
+        good = [r for r in rows if set(HISTORY_FIELDS) <= set(r) and str(r["epoch"]).isdigit()]
+        if len(good) < len(rows):
+            log.warning("%s: dropped %d unreadable row(s)", self.history_path, len(rows) - len(good))
+        return good
+
+    def remove_orphans(self) -> None:
+        """Delete temporary files a killed job left (``*.part``)."""
+        for part in [*self.dir.glob("*.part"), *self.progress_dir.glob("*.part")]:
+            part.unlink(missing_ok=True)
 
     def truncate_history(self, last_epoch: int) -> None:
         """Drop rows after ``last_epoch`` (written before a kill that preceded their checkpoint)."""
@@ -81,30 +108,103 @@ class TrainingState:
 class Checkpoints:
     """The models and optimizers with the training position (epoch, step in epoch), saved and restored.
 
+    Checkpoint ``ckpt-N`` holds the state after N steps. Resuming tries the newest checkpoint first and
+    falls back to older ones when a file is unreadable (truncated, corrupt, missing), saying which it
+    skipped; when none restores, it stops with an error and deletes nothing. Kept: the newest
+    :attr:`KEEP_NEWEST` checkpoints and the epoch-end ones of the last :attr:`KEEP_EPOCH_ENDS` epochs, so
+    one corrupt file costs at most the steps since the checkpoint before it. TensorFlow's
+    ``checkpoint`` index file is not used (a corrupt one used to hide every checkpoint).
+
     Create it inside the distribution strategy's scope (its position counters are variables).
     """
 
-    def __init__(self, directory: str | Path, max_to_keep: int = 2, **objects):
+    KEEP_NEWEST = 3
+    KEEP_EPOCH_ENDS = 3
+    PREFIX = "ckpt-"
+
+    def __init__(self, directory: str | Path, steps_per_epoch: int, **objects):
         import tensorflow as tf
 
+        self.dir = Path(directory)
+        self.steps_per_epoch = steps_per_epoch
         self.epoch = tf.Variable(0, dtype=tf.int64)
         self.step_in_epoch = tf.Variable(0, dtype=tf.int64)
         self.checkpoint = tf.train.Checkpoint(**objects, epoch=self.epoch, step_in_epoch=self.step_in_epoch)
-        self.manager = tf.train.CheckpointManager(self.checkpoint, str(directory), max_to_keep=max_to_keep)
+        # Created now (tf.train.Checkpoint makes it lazily on restore), so every checkpoint written holds it
+        # and restores match all objects, also those written before by tf.train.CheckpointManager.
+        _ = self.checkpoint.save_counter
+
+    def numbers(self) -> list[int]:
+        """Numbers of the complete checkpoints on disk (those with an index file), oldest first."""
+        found = []
+        for index in self.dir.glob(f"{self.PREFIX}*.index"):
+            number = index.name[len(self.PREFIX):-len(".index")]
+            if number.isdigit():
+                found.append(int(number))
+        return sorted(found)
+
+    def path(self, number: int) -> Path:
+        return self.dir / f"{self.PREFIX}{number}"
+
+    def files(self, number: int) -> list[Path]:
+        prefix = self.path(number)
+        return sorted(prefix.parent.glob(prefix.name + ".*"))
+
+    def remove_orphans(self) -> list[str]:
+        """Delete what killed saves left behind: ``ckpt-N_temp/`` folders and data files without an index."""
+        removed = []
+        for temp in self.dir.glob(f"{self.PREFIX}*_temp"):
+            shutil.rmtree(temp, ignore_errors=True)
+            removed.append(temp.name)
+        complete = {self.path(n).name for n in self.numbers()}
+        for data in self.dir.glob(f"{self.PREFIX}*.data-*"):
+            if data.name.split(".data-")[0] not in complete:
+                data.unlink()
+                removed.append(data.name)
+        if removed:
+            log.info("removed the remains of an interrupted checkpoint save: %s", ", ".join(sorted(removed)))
+        return removed
 
     def restore_latest(self) -> str | None:
-        """Restore the newest checkpoint, if any; returns its path."""
-        latest = self.manager.latest_checkpoint
-        if latest:
-            self.checkpoint.restore(latest).assert_existing_objects_matched()
-        return latest
+        """Restore the newest checkpoint that restores; returns its path (None when there is none)."""
+        skipped = []
+        for number in reversed(self.numbers()):
+            path = str(self.path(number))
+            try:
+                self.checkpoint.restore(path).assert_existing_objects_matched()
+            except Exception as exc:  # noqa: BLE001 - any failure here means this checkpoint's files are damaged
+                reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+                skipped.append(f"{Path(path).name} ({type(exc).__name__}: {reason})")
+                continue
+            if skipped:
+                log.warning("skipped %d unreadable checkpoint(s) in %s: %s; resumed from the older %s instead",
+                            len(skipped), self.dir, "; ".join(skipped), Path(path).name)
+            return path
+        if skipped:
+            raise FaceganError(f"no checkpoint in {self.dir} can be restored: {'; '.join(skipped)}. Nothing was "
+                               f"deleted. Restore the files from a backup, or move {self.dir.parent} away to start "
+                               f"training over")
+        return None
 
     @property
     def position(self) -> tuple[int, int]:
         """(epochs finished, steps finished in the next epoch)."""
         return int(self.epoch.numpy()), int(self.step_in_epoch.numpy())
 
-    def save(self, epoch: int, step_in_epoch: int, number: int) -> None:
+    def save(self, epoch: int, step_in_epoch: int) -> Path:
+        """Write ``ckpt-N`` for the state after ``epoch`` epochs and ``step_in_epoch`` more steps, then prune."""
         self.epoch.assign(epoch)
         self.step_in_epoch.assign(step_in_epoch)
-        self.manager.save(checkpoint_number=number)
+        number = epoch * self.steps_per_epoch + step_in_epoch
+        self.checkpoint.write(str(self.path(number)))
+        self.prune()
+        return self.path(number)
+
+    def prune(self) -> None:
+        numbers = self.numbers()
+        epoch_ends = [n for n in numbers if n % self.steps_per_epoch == 0]
+        keep = set(numbers[-self.KEEP_NEWEST:]) | set(epoch_ends[-self.KEEP_EPOCH_ENDS:])
+        for number in numbers:
+            if number not in keep:
+                for f in self.files(number):
+                    f.unlink(missing_ok=True)

@@ -151,8 +151,11 @@ def train(shard_files: list[str], stats_path: str | Path, opts: TrainOptions, ou
         state.prepare()
         with setup.strategy.scope():
             gan = build_gan(opts, setup, policy)
-            checkpoints = Checkpoints(state.ckpt_dir, generator=gan.generator, discriminator=gan.discriminator,
-                                      d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer)
+            checkpoints = Checkpoints(state.ckpt_dir, steps_per_epoch, generator=gan.generator,
+                                      discriminator=gan.discriminator, d_optimizer=gan.d_optimizer,
+                                      g_optimizer=gan.g_optimizer)
+            checkpoints.remove_orphans()
+            state.remove_orphans()
             latest = checkpoints.restore_latest()
         if latest:
             log.info("resumed from %s", latest)
@@ -191,8 +194,11 @@ def train(shard_files: list[str], stats_path: str | Path, opts: TrainOptions, ou
 
         save_models(opts.model, gan.generator, gan.discriminator, outputs)
     shutil.copyfile(state.history_path, outputs.history)
-    shutil.rmtree(outputs.progress, ignore_errors=True)
-    shutil.copytree(state.progress_dir, outputs.progress)
+    progress = Path(outputs.progress)
+    if progress.is_symlink():
+        progress.unlink()
+    shutil.rmtree(progress, ignore_errors=True)
+    shutil.copytree(state.progress_dir, progress)
     resumed = {"epoch": resume.epoch, "step_in_epoch": resume.step} if (resume.epoch or resume.step) else None
     record = _record(opts, policy, setup, stats, steps_per_epoch, resumed, outputs, resolved_config)
     Path(outputs.training_options).write_text(json.dumps(record, indent=2) + "\n")

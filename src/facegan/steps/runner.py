@@ -9,6 +9,7 @@ and params.
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 import os
@@ -33,11 +34,37 @@ def step(func):
         except FaceganError as exc:
             log.error("%s", exc)
             sys.exit(1)
+        except Exception as exc:
+            message = user_error_message(exc)
+            if message is None:  # a bug: the traceback goes to the rule's log too, not only to the terminal
+                log.exception("%s failed unexpectedly (a bug; please report it with this log)", func.__name__)
+                raise
+            log.error("%s", message)
+            sys.exit(1)
         finally:
             log.debug("facegan modules loaded: %s", " ".join(sorted(m for m in sys.modules
                                                                     if m == "facegan" or m.startswith("facegan."))))
 
     return wrapper
+
+
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
+def user_error_message(exc: BaseException) -> str | None:
+    """One line for errors the user's machine causes rather than facegan (a full disk or quota, denied
+    permission); None for anything else. TensorFlow and h5py report a full disk in their own exception
+    types, so their messages are read too."""
+    text = str(exc)
+    filename = getattr(exc, "filename", None)
+    where = f" writing {filename}" if filename else ""
+    if (isinstance(exc, OSError) and exc.errno in NO_SPACE) or "No space left on device" in text \
+            or "Disk quota exceeded" in text:
+        return (f"no space left on the device{where} ({type(exc).__name__}: {text.splitlines()[0][:200]}). Free "
+                f"some space (df -h shows where) and run again: finished outputs and training checkpoints are kept")
+    if isinstance(exc, PermissionError):
+        return f"permission denied{where}: {exc.strerror}. Check who owns that path and its permissions"
+    return None
 
 
 def hide_gpus() -> None:
