@@ -110,7 +110,7 @@ def build_tiny_shards(root: Path, count: int = 96, shards: int = 2, resolution: 
 
 def run_training(workdir: Path, data: dict, *, timeout: int = 600, check: bool = True, model: dict | None = None,
                  sleep_per_step: float = 0.0, poison_after_epoch: int | None = None, wait: bool = True,
-                 **train_keys):
+                 reference: str | None = None, swd: str | None = None, **train_keys):
     """The train step (``facegan.steps.train.train``) in a fresh process on ``data`` (:func:`build_tiny_shards`),
     writing ``workdir/train/``, ``workdir/train_state/`` and ``workdir/train.log``. ``train_keys`` override
     :data:`TINY_TRAIN`; ``sleep_per_step`` and ``poison_after_epoch`` add test callbacks (train_job.py).
@@ -123,7 +123,7 @@ def run_training(workdir: Path, data: dict, *, timeout: int = 600, check: bool =
                  "history": str(out / "history.csv"), "progress": str(out / "progress"),
                  "training_options": str(out / "training_options.json"), "model": {**TINY_MODEL, **(model or {})},
                  "training": {**TINY_TRAIN, **train_keys}, "resolution": 32, "seed": 0,
-                 "state_dir": str(workdir / "train_state")},
+                 "state_dir": str(workdir / "train_state"), "reference": reference, "swd": swd},
         "log_file": str(workdir / "train.log"),
         "sleep_per_step": sleep_per_step,
         "poison_after_epoch": poison_after_epoch,

@@ -158,3 +158,30 @@ def test_each_precision_setting_trains_with_the_policy_it_names(setting, tiny_sh
 
     g = keras.models.load_model(tmp_path / "train" / "generator.keras")
     assert {w.dtype for w in g.weights} == {"float32"}  # exported in float32 whatever trained it
+
+
+QUALITY_KEYS = {"ema_kimg": 0.2, "augment": "color,translation,cutout", "mirror": True, "loss": "hinge",
+                "d_learning_rate": 4e-4}
+
+
+def test_kill_and_resume_is_bit_exact_with_ema_augmentation_and_mirror(tiny_shards, tmp_path, train_job,
+                                                                       weights_of):
+    """The EMA generator (exported), the discriminator and the flips all resume exactly after a SIGKILL."""
+    train_job(tmp_path / "straight", tiny_shards, epochs=3, checkpoint_every_steps=4, **QUALITY_KEYS)
+    work = tmp_path / "killed"
+    proc = train_job(work, tiny_shards, epochs=3, checkpoint_every_steps=4, sleep_per_step=0.3, wait=False,
+                     **QUALITY_KEYS)
+    ckpt_dir = work / "train_state" / "checkpoints"
+    deadline = time.time() + 300
+    while time.time() < deadline and not (ckpt_dir / "ckpt-10.index").exists():
+        assert proc.poll() is None, "training ended before it could be killed"
+        time.sleep(0.1)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    train_job(work, tiny_shards, epochs=3, checkpoint_every_steps=4, **QUALITY_KEYS)
+    assert "resumed from" in (work / "train.log").read_text()
+    for name in ("generator.keras", "discriminator.keras"):
+        assert _same_weights(weights_of(work / "train" / name), weights_of(tmp_path / "straight" / "train" / name))
+    # The exported generator is the EMA one: not the raw generator's weights in the checkpoint.
+    opts = json.loads((work / "train" / "training_options.json").read_text())
+    assert opts["train_options"]["gan"]["ema_kimg"] == 0.2 and opts["train_options"]["data"]["mirror"] is True

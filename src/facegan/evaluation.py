@@ -1,13 +1,16 @@
-"""The real reference and the metrics of a generator against it.
+"""The real reference, and the metrics of a generator measured against it and against the real-data floor.
 
-:func:`compute_real_reference` reads images from the shards once per data set and stores what the
-metrics need of them (SWD descriptors per level; Inception mean, covariance and features when the
-weights exist) in ``results/eval/real_reference.npz``. Its rule depends only on the shards and the
-evaluate keys, so retraining reruns :func:`evaluate` alone, which generates the same number of faces
-and compares.
+:func:`compute_real_reference` reads ``2n`` distinct real images from the shards once per data set:
+set A (``n`` images) is what every generator is compared with; set B (the next ``n``, disjoint from
+A) is compared with A to give the **real-data floor**, the SWD that a perfect generator would read at
+this sample size. ``results/eval/real_reference.npz`` keeps A as uint8 (12.6 MB for 1,024 images at
+64x64; descriptors are recomputed from it in seconds), the floor, and Inception features of A when
+the weights exist. Its rule depends only on the shards and the evaluate keys, so retraining reruns
+:func:`evaluate` alone.
 
-``metrics.json`` also holds the SWD of an untrained generator of the same architecture (seeded
-initialisation), so progress reads as a ratio: ``swd_ratio`` = trained / untrained (lower is better).
+``metrics.json``: the generator's SWD and ``swd_vs_floor`` (its SWD over the floor's: 1.0 is as
+good as real data can read), the floor itself, and an untrained generator of the same architecture
+(``swd_ratio`` = trained / untrained). :class:`SwdProbe` measures the same SWD during training.
 """
 
 from __future__ import annotations
@@ -24,42 +27,105 @@ from facegan.errors import FaceganError
 log = logging.getLogger(__name__)
 
 REAL_SEED_OFFSET, FAKE_SEED_OFFSET = 101, 202
+MIN_IMAGES = 16
+
+
+def reference_size(requested: int, kept: int) -> int:
+    """How many images each compared set holds: ``evaluate.images``, or half the data set when the data
+    set cannot hold two disjoint sets of that size."""
+    n = min(requested, kept // 2)
+    if n < MIN_IMAGES:
+        raise FaceganError(f"the data set holds {kept} images; the metrics need at least {2 * MIN_IMAGES} (two "
+                           f"disjoint sets of {MIN_IMAGES})")
+    return n
 
 
 def compute_real_reference(shard_files: list[str], stats_path: str, resolution: int, n: int, seed: int,
-                       out_npz: str | Path, inception_weights: str = "") -> dict:
-    stats = json.loads(Path(stats_path).read_text())
-    dataset_sha, kept = stats["dataset_sha256"], int(stats["kept"])
+                           out_npz: str | Path, inception_weights: str = "") -> dict:
+    """Write the real reference (see the module's docstring); returns its metadata."""
     from facegan.reader import read_images
 
-    requested, n = n, min(n, kept)
+    stats = json.loads(Path(stats_path).read_text())
+    requested, kept = n, int(stats["kept"])
+    n = reference_size(requested, kept)
     if n < requested:
-        log.warning("evaluate.images is %d but the data set holds only %d images: the metrics compare %d real "
-                    "with %d generated images (fewer images make them noisier)", requested, kept, n, n)
-    real = read_images(shard_files, resolution, n, seed)
-    desc = metrics.swd_descriptors(real, seed + REAL_SEED_OFFSET)
-    arrays = {f"swd_{res}": d for res, d in desc.items()}
+        log.warning("evaluate.images is %d but the data set holds %d images: the metrics compare %d real with %d "
+                    "generated images (a real-data floor needs two disjoint sets; fewer images read noisier)",
+                    requested, kept, n, n)
+    images = read_images(shard_files, resolution, 2 * n, seed)
+    real_a, real_b = images[:n], images[n:]
+    # Set B is measured exactly as a generator's images are (same patch seed): what a perfect one reads.
+    floor = metrics.swd(metrics.swd_descriptors(real_a, seed + REAL_SEED_OFFSET),
+                        metrics.swd_descriptors(real_b, seed + FAKE_SEED_OFFSET), seed=seed)
+    arrays = {"images": real_a}
     weights = metrics.inception_weights_path(inception_weights)
     if weights:
-        feats = metrics.inception_features(metrics.inception_model(weights), real)
-        arrays.update(inception_mu=feats.mean(0), inception_sigma=np.cov(feats, rowvar=False), inception_feats=feats)
+        arrays["inception_feats"] = metrics.inception_features(metrics.inception_model(weights), real_a).astype(
+            np.float32)
     else:
         log.warning("%s", metrics.missing_weights_message(inception_weights))
-    meta = {"dataset_sha256": dataset_sha, "images": n, "requested": requested, "resolution": resolution, "seed": seed,
-            "inception": str(weights) if weights else None}
+    meta = {"dataset_sha256": stats["dataset_sha256"], "images": n, "requested": requested, "resolution": resolution,
+            "seed": seed, "swd_floor": floor, "inception": str(weights) if weights else None}
     Path(out_npz).parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(str(out_npz) + ".part.npz")
     np.savez(tmp, meta=json.dumps(meta), **arrays)
     tmp.replace(out_npz)
-    log.info("real statistics of %d images (%s) -> %s", n, ", ".join(sorted(arrays)), out_npz)
+    log.info("real reference: %d images (and %d disjoint ones for the floor) -> %s; real-data floor SWD avg x1e3 %.2f",
+             n, n, out_npz, floor["SWDx1e3_avg"])
     return meta
 
 
-def _swd_of(generator, n: int, seed: int, real_desc: dict) -> tuple[dict, np.ndarray]:
-    from facegan.generation import generate, latent_dim, noise
+class Reference:
+    """A loaded real reference: set A's images, its SWD descriptors, the floor and the metadata."""
 
-    fake = generate(generator, noise(n, latent_dim(generator), seed + FAKE_SEED_OFFSET))
-    return metrics.swd(real_desc, metrics.swd_descriptors(fake, seed + FAKE_SEED_OFFSET), seed=seed), fake
+    def __init__(self, path: str | Path):
+        with np.load(path) as data:
+            if "images" not in data.files:
+                raise FaceganError(f"{path} is a real reference in an older format; rerun real_reference "
+                                   f"(snakemake evaluate does)")
+            self.meta = json.loads(str(data["meta"]))
+            self.images = data["images"]
+            self.inception_feats = data["inception_feats"] if "inception_feats" in data.files else None
+        self.path = Path(path)
+        self.n = int(self.meta["images"])
+        self.seed = int(self.meta["seed"])
+        self.floor = self.meta["swd_floor"]
+        self.descriptors = metrics.swd_descriptors(self.images, self.seed + REAL_SEED_OFFSET)
+
+    def fakes(self, generator) -> np.ndarray:
+        """The ``n`` generated images every measurement of a generator uses (noise seeded as the reference)."""
+        from facegan.generation import generate, latent_dim, noise
+
+        return generate(generator, noise(self.n, latent_dim(generator), self.seed + FAKE_SEED_OFFSET))
+
+    def swd(self, *image_sets: np.ndarray) -> list[dict]:
+        """SWD of each image set against set A, with ``swd_vs_floor`` added to each."""
+        descs = [metrics.swd_descriptors(images, self.seed + FAKE_SEED_OFFSET) for images in image_sets]
+        results = metrics.swd_many(self.descriptors, descs, seed=self.seed)
+        for r in results:
+            r["swd_vs_floor"] = r["SWDx1e3_avg"] / self.floor["SWDx1e3_avg"]
+        return results
+
+
+class SwdProbe:
+    """The SWD of a generator during training, exactly as :func:`evaluate` measures the exported one: the
+    weights are copied into a float32 generator of the same architecture (so a mixed-precision run reads
+    the same as its export)."""
+
+    def __init__(self, reference_path: str | Path, architecture: str, resolution: int, latent_dim: int, width: int):
+        from facegan.models import build_models
+        from facegan.runtime import dtype_policy
+
+        self.reference = Reference(reference_path)
+        if self.reference.meta["resolution"] != resolution:
+            raise FaceganError(f"{reference_path} holds {self.reference.meta['resolution']}px images but training "
+                               f"is at {resolution}px; rerun real_reference")
+        with dtype_policy("float32"):
+            self.generator = build_models(architecture, resolution, latent_dim, width)[0]
+
+    def measure(self, generator) -> dict:
+        self.generator.set_weights([np.asarray(w, np.float32) for w in generator.get_weights()])
+        return self.reference.swd(self.reference.fakes(self.generator))[0]
 
 
 def evaluate(generator_path: str, training_options_path: str, reference_path: str, n: int, seed: int,
@@ -69,35 +135,37 @@ def evaluate(generator_path: str, training_options_path: str, reference_path: st
     from facegan.generation import load_generator
     from facegan.models import build_models
 
-    reference = np.load(reference_path)
-    meta = json.loads(str(reference["meta"]))
-    if meta.get("requested", meta["images"]) != n:
-        raise FaceganError(f"{reference_path} was made for evaluate.images {meta.get('requested', meta['images'])} "
-                           f"but evaluate.images is {n}: rerun real_reference (snakemake evaluate does)")
-    n = meta["images"]  # fewer when the data set is smaller than evaluate.images
-    real_desc = {int(k.split("_")[1]): reference[k] for k in reference.files if k.startswith("swd_")}
+    reference = Reference(reference_path)
+    meta = reference.meta
+    if meta.get("requested", meta["images"]) != n or reference.seed != seed:
+        raise FaceganError(f"{reference_path} was made for evaluate.images {meta.get('requested')} and seed "
+                           f"{reference.seed}, not {n} and {seed}: rerun real_reference (snakemake evaluate does)")
     generator = load_generator(generator_path)
-    trained, fake = _swd_of(generator, n, seed, real_desc)
-
+    fake = reference.fakes(generator)
     model = json.loads(Path(training_options_path).read_text())["train_options"]["model"]
     keras.utils.set_random_seed(seed)
     untrained_g, _ = build_models(model["architecture"], model["resolution"], model["latent_dim"], model["width"])
-    untrained, _ = _swd_of(untrained_g, n, seed, real_desc)
+    trained, untrained = reference.swd(fake, reference.fakes(untrained_g))
+    n = reference.n
 
     result = {"images": n, "resolution": meta["resolution"], "dataset_sha256": meta["dataset_sha256"],
-              "generator": str(generator_path), "swd": trained, "swd_untrained": untrained,
+              "generator": str(generator_path), "swd": trained, "swd_floor": reference.floor,
+              "swd_vs_floor": trained["swd_vs_floor"], "swd_untrained": untrained,
               "swd_ratio": trained["SWDx1e3_avg"] / untrained["SWDx1e3_avg"],
               "swd_note": (f"Karras et al. 2018 SWD (x1e3) on {n} real vs {n} generated images, "
-                           f"{metrics.NHOODS_PER_IMAGE} descriptors per image and level; the paper used 16384 images")}
-    if "inception_mu" in reference.files:
+                           f"{metrics.NHOODS_PER_IMAGE} descriptors per image and level; the paper used 16384 images. "
+                           f"swd_floor: the same between {n} real images and {n} other real images (what a perfect "
+                           f"generator would read); swd_vs_floor = swd / swd_floor, 1.0 is perfect")}
+    if reference.inception_feats is not None:
         weights = metrics.inception_weights_path(inception_weights)
         if weights is None:
-            raise FaceganError(f"{reference_path} has Inception statistics but the weights are gone: "
+            raise FaceganError(f"{reference_path} has Inception features but the weights are gone: "
                                + metrics.missing_weights_message(inception_weights))
+        real_feats = reference.inception_feats.astype(np.float64)
         feats = metrics.inception_features(metrics.inception_model(weights), fake)
-        result["fid"] = metrics.frechet_distance(reference["inception_mu"], reference["inception_sigma"], feats.mean(0),
+        result["fid"] = metrics.frechet_distance(real_feats.mean(0), np.cov(real_feats, rowvar=False), feats.mean(0),
                                                  np.cov(feats, rowvar=False))
-        result["kid"], result["kid_std"] = metrics.kid(reference["inception_feats"], feats, seed=seed)
+        result["kid"], result["kid_std"] = metrics.kid(real_feats, feats, seed=seed)
         result["fid_note"] = ("keras.applications.InceptionV3 pool features: tracks progress, not comparable with "
                               "papers' FID (2015 Inception graph, 50k samples)")
     else:
@@ -106,6 +174,7 @@ def evaluate(generator_path: str, training_options_path: str, reference_path: st
         log.warning("%s", result["fid_note"])
     Path(out_json).parent.mkdir(parents=True, exist_ok=True)
     Path(out_json).write_text(json.dumps(result, indent=2) + "\n")
-    log.info("SWD avg x1e3: trained %.2f, untrained %.2f (ratio %.3f)", trained["SWDx1e3_avg"],
+    log.info("SWD avg x1e3: trained %.2f = %.2fx the real-data floor %.2f; untrained %.2f (ratio %.3f)",
+             trained["SWDx1e3_avg"], result["swd_vs_floor"], reference.floor["SWDx1e3_avg"],
              untrained["SWDx1e3_avg"], result["swd_ratio"])
     return result

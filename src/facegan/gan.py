@@ -4,13 +4,23 @@ As keras-io's ``dcgan_overriding_train_step.py``: ``fit()`` brings the loop, dis
 callbacks and progress; metrics are ``keras.metrics.Mean``. The step itself is the TensorFlow DCGAN
 tutorial's: one generator forward pass, the discriminator on the real and the fake batch (separate
 calls, so BatchNorm sees each batch on its own, as in the PyTorch tutorial), both networks'
-gradients from that one pass, applied together. Losses are the non-saturating BCE from logits,
-with optional one-sided label smoothing.
+gradients from that one pass, applied together. Losses: the non-saturating BCE from logits (with
+optional one-sided label smoothing), or the hinge loss.
+
+Options beyond the canonical DCGAN (each off by default in :class:`GAN`, so the canonical step is
+unchanged when they are off):
+
+* ``augment``: DiffAugment operations (:mod:`facegan.augment`) applied to the real and the fake
+  batch before the discriminator, differentiably, so the generator's gradient flows through them;
+* ``generator_ema``: an exponential moving average of the generator's weights, updated after every
+  step as StyleGAN2-ADA's ``G_ema``: half-life ``ema_kimg`` thousand images, shortened early in
+  training by the ramp-up (``ema_nimg = min(ema_kimg * 1000, images_seen * ema_rampup)``), ``beta =
+  0.5 ** (batch / ema_nimg)``; BatchNorm's moving statistics are copied, not averaged.
 
 Distribution: each replica's loss is ``tf.nn.compute_average_loss(..., global_batch_size)``, so the
-gradients Keras sums over replicas equal the gradient of the global-batch mean. The noise of the
-whole global batch is drawn statelessly from ``(seed, step)`` and each replica takes its slice, so
-the run is reproducible, resumes exactly, and 1 or N replicas see the same noise.
+gradients Keras sums over replicas equal the gradient of the global-batch mean. The noise and the
+augmentation of the whole global batch are drawn statelessly from ``(seed, step)`` and each replica
+takes its slice, so the run is reproducible, resumes exactly, and 1 or N replicas see the same.
 """
 
 from __future__ import annotations
@@ -18,16 +28,38 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from facegan.augment import diff_augment
+
+LOSSES = ("bce", "hinge")
+# First halves of the stateless seeds of the augmentation streams (the noise uses the run's seed itself).
+AUGMENT_REAL_SEED, AUGMENT_FAKE_SEED = 0x5EED_0001, 0x5EED_0002
+
+
+def ema_beta(images_seen, batch, ema_kimg: float, ema_rampup: float | None):
+    """StyleGAN2-ADA's G_ema decay for a step that starts after ``images_seen`` images (works on tensors)."""
+    ema_nimg = ema_kimg * 1000.0
+    if ema_rampup:
+        ema_nimg = tf.minimum(ema_nimg, tf.cast(images_seen, tf.float32) * ema_rampup)
+    return tf.pow(0.5, tf.cast(batch, tf.float32) / tf.maximum(tf.cast(ema_nimg, tf.float32), 1e-8))
+
 
 class GAN(keras.Model):
     def __init__(self, generator: keras.Model, discriminator: keras.Model, latent_dim: int, seed: int = 0,
-                 label_smoothing: float = 0.0, **kwargs):
+                 label_smoothing: float = 0.0, *, loss: str = "bce", augment: tuple[str, ...] = (),
+                 generator_ema: keras.Model | None = None, ema_kimg: float = 0.0, ema_rampup: float | None = None,
+                 **kwargs):
         super().__init__(**kwargs)
+        if loss not in LOSSES:
+            raise ValueError(f"train.loss must be one of {LOSSES}, got {loss!r}")
         self.generator = generator
         self.discriminator = discriminator
+        self.generator_ema = generator_ema
         self.latent_dim = latent_dim
         self.noise_seed = int(seed)
         self.label_smoothing = float(label_smoothing)
+        self.loss_kind = loss
+        self.augment = tuple(augment)
+        self.ema_kimg, self.ema_rampup = float(ema_kimg), ema_rampup
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self._bce = keras.losses.BinaryCrossentropy(from_logits=True, reduction=None)
@@ -38,6 +70,11 @@ class GAN(keras.Model):
     @property
     def metrics(self):
         return [self.d_loss_tracker, self.g_loss_tracker]
+
+    @property
+    def sampler(self) -> keras.Model:
+        """The generator that makes the pictures: the EMA one when there is one."""
+        return self.generator_ema if self.generator_ema is not None else self.generator
 
     def compile(self, d_optimizer: keras.optimizers.Optimizer, g_optimizer: keras.optimizers.Optimizer, **kwargs):
         super().compile(**kwargs)
@@ -53,20 +90,36 @@ class GAN(keras.Model):
         z = tf.random.stateless_normal([global_batch, self.latent_dim], seed=seed)
         return z[replica_id * per_replica:(replica_id + 1) * per_replica]
 
+    def _augment(self, images, stream: int, step, global_batch, first):
+        seed = tf.stack([tf.constant(stream + self.noise_seed * 4, tf.int64), tf.cast(step, tf.int64)])
+        return diff_augment(images, self.augment, seed, global_batch, first)
+
+    def _loss_terms(self, real_logits, fake_logits):
+        """Per-example discriminator and generator losses."""
+        if self.loss_kind == "hinge":
+            d = tf.nn.relu(1.0 - real_logits) + tf.nn.relu(1.0 + fake_logits)
+            return tf.reduce_mean(d, axis=-1), -tf.reduce_mean(fake_logits, axis=-1)
+        real_targets = tf.fill(tf.shape(real_logits), 1.0 - self.label_smoothing)
+        d = self._bce(real_targets, real_logits) + self._bce(tf.zeros_like(fake_logits), fake_logits)
+        return d, self._bce(tf.ones_like(fake_logits), fake_logits)
+
     def train_step(self, real):
         ctx = tf.distribute.get_replica_context()
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         per_replica = tf.shape(real)[0]
         global_batch = per_replica * replicas
-        z = self.noise(self.d_optimizer.iterations, global_batch, per_replica, ctx.replica_id_in_sync_group)
+        step = tf.identity(self.d_optimizer.iterations)  # this step's number, read before the updates
+        z = self.noise(step, global_batch, per_replica, ctx.replica_id_in_sync_group)
 
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = self.generator(z, training=True)
+            if self.augment:
+                first = ctx.replica_id_in_sync_group * per_replica
+                real = self._augment(real, AUGMENT_REAL_SEED, step, global_batch, first)
+                fake = self._augment(fake, AUGMENT_FAKE_SEED, step, global_batch, first)
             real_logits = self.discriminator(real, training=True)
             fake_logits = self.discriminator(fake, training=True)
-            real_targets = tf.fill(tf.shape(real_logits), 1.0 - self.label_smoothing)
-            d_per_example = self._bce(real_targets, real_logits) + self._bce(tf.zeros_like(fake_logits), fake_logits)
-            g_per_example = self._bce(tf.ones_like(fake_logits), fake_logits)
+            d_per_example, g_per_example = self._loss_terms(real_logits, fake_logits)
             d_loss = tf.nn.compute_average_loss(d_per_example, global_batch_size=global_batch)
             g_loss = tf.nn.compute_average_loss(g_per_example, global_batch_size=global_batch)
             # Loss scaling for mixed_float16 (a no-op for other optimizers).
@@ -77,11 +130,31 @@ class GAN(keras.Model):
         g_vars = self.generator.trainable_variables
         self.d_optimizer.apply(d_tape.gradient(d_scaled, d_vars), d_vars)
         self.g_optimizer.apply(g_tape.gradient(g_scaled, g_vars), g_vars)
+        if self.generator_ema is not None:
+            beta = ema_beta(tf.cast(step, tf.float32) * tf.cast(global_batch, tf.float32), global_batch,
+                            self.ema_kimg, self.ema_rampup)
+            ctx.merge_call(self._update_ema, args=(beta,))
 
         # Each replica reports its local mean; Mean's sum/count reduce across replicas to the global mean.
         self.d_loss_tracker.update_state(tf.reduce_mean(d_per_example))
         self.g_loss_tracker.update_state(tf.reduce_mean(g_per_example))
         return {m.name: m.result() for m in self.metrics}
+
+    def _update_ema(self, strategy, beta):
+        """In cross-replica context: G_ema <- G + (G_ema - G) * beta; buffers (BatchNorm statistics) copied."""
+        beta = strategy.reduce(tf.distribute.ReduceOp.MEAN, beta, axis=None) if strategy.num_replicas_in_sync > 1 \
+            else beta
+        pairs = zip(self.generator_ema.trainable_weights, self.generator.trainable_weights)
+        for ema, w in pairs:
+            strategy.extended.update(ema.value, lambda e, v, b: e.assign(v + (e - v) * tf.cast(b, e.dtype)),
+                                     args=(w.value, beta))
+        for ema, w in zip(self.generator_ema.non_trainable_weights, self.generator.non_trainable_weights):
+            strategy.extended.update(ema.value, lambda e, v: e.assign(tf.cast(v, e.dtype)), args=(w.value,))
+
+    def reset_ema(self) -> None:
+        """G_ema = G (at the start of training; a resumed run restores it from the checkpoint)."""
+        if self.generator_ema is not None:
+            self.generator_ema.set_weights(self.generator.get_weights())
 
 
 def make_optimizer(learning_rate: float, beta_1: float, policy: str) -> keras.optimizers.Optimizer:

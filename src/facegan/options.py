@@ -1,9 +1,9 @@
 """Training options, grouped by what they change, built from the config with the schema's defaults.
 
-* :class:`ModelOptions`, :class:`OptimizerOptions`, :class:`DataOptions`: what a checkpoint was trained
-  with. A checkpoint is resumed only if all three (and the data set and precision) agree: the
-  fingerprint is derived from these groups, so a new option in any of them is fingerprinted
-  without anyone remembering to.
+* :class:`ModelOptions`, :class:`OptimizerOptions`, :class:`GanOptions`, :class:`DataOptions`: what a
+  checkpoint was trained with. A checkpoint is resumed only if all four (and the data set and
+  precision) agree: the fingerprint is derived from these groups, so a new option in any of them is
+  fingerprinted without anyone remembering to.
 * :class:`RunOptions`: how this run executes (how long, on which devices, how often it saves); none
   of it changes what a checkpoint holds.
 
@@ -47,8 +47,19 @@ class ModelOptions:
 @dataclass(frozen=True)
 class OptimizerOptions:
     learning_rate: float  # resolved: the architecture's default when the config says null
+    d_learning_rate: float  # resolved: learning_rate when the config says null
     beta_1: float
+
+
+@dataclass(frozen=True)
+class GanOptions:
+    """The adversarial objective and what stabilises it (all off: the canonical DCGAN step)."""
+
+    loss: str
     label_smoothing: float
+    augment: str
+    ema_kimg: float
+    ema_rampup: float | None
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,7 @@ class DataOptions:
     seed: int
     batch_size: int
     shuffle_buffer: int
+    mirror: bool
 
 
 @dataclass(frozen=True)
@@ -67,16 +79,18 @@ class RunOptions:
     cpu_replicas: int
     mixed_precision: bool | str
     checkpoint_every_steps: int
+    swd_every_epochs: int
     threads: int | None = None
 
 
-FINGERPRINTED = ("model", "optimizer", "data")
+FINGERPRINTED = ("model", "optimizer", "gan", "data")
 
 
 @dataclass(frozen=True)
 class TrainOptions:
     model: ModelOptions
     optimizer: OptimizerOptions
+    gan: GanOptions
     data: DataOptions
     run: RunOptions
 
@@ -107,7 +121,10 @@ class TrainOptions:
                   "seed": cfg["seed"], **cfg["train"], "threads": threads}
         if values["learning_rate"] is None:
             values["learning_rate"] = DEFAULT_LEARNING_RATE[architecture]
-        groups = {"model": ModelOptions, "optimizer": OptimizerOptions, "data": DataOptions, "run": RunOptions}
+        if values["d_learning_rate"] is None:
+            values["d_learning_rate"] = values["learning_rate"]
+        groups = {"model": ModelOptions, "optimizer": OptimizerOptions, "gan": GanOptions, "data": DataOptions,
+                  "run": RunOptions}
         owned = {f.name for kind in groups.values() for f in fields(kind)}
         unowned = sorted(set(values) - owned)
         if unowned:

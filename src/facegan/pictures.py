@@ -123,6 +123,43 @@ def plot_losses(history_csv: str | Path, out: str | Path) -> None:
     plt.close(fig)
 
 
+def plot_swd(swd_csv: str | Path, out: str | Path) -> list[tuple[int, float]]:
+    """SWD (x1e3, average of the levels) per measurement, on a log axis, with the real-data floor drawn as
+    the line a perfect generator would sit on; returns the points drawn, (epoch, SWD)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(swd_csv, newline="") as f:
+        rows = list(csv.DictReader(f))
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
+    epochs, swd = [], []
+    if rows:
+        epochs = [int(r["epoch"]) for r in rows]
+        swd = [float(r["SWDx1e3_avg"]) for r in rows]
+        floor = [s / float(r["swd_vs_floor"]) for s, r in zip(swd, rows)]
+        ax.plot(epochs, swd, marker="o", ms=4, label="generator")
+        ax.axhline(floor[-1], color="grey", ls="--", label=f"real-data floor ({floor[-1]:.1f})")
+        for e, s, r in zip(epochs, swd, rows):
+            ax.annotate(f"{float(r['swd_vs_floor']):.1f}x", (e, s), textcoords="offset points", xytext=(0, 6),
+                        ha="center", fontsize=8)
+        ax.set_yscale("log")
+        ax.legend()
+    else:
+        ax.text(0.5, 0.5, "not measured during training (train.swd_every_epochs is 0)", ha="center", va="center",
+                transform=ax.transAxes)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("SWD x1e3 (average of levels)")
+    ax.set_title("Quality during training: SWD against the real reference (x = times the floor)")
+    ax.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+    return list(zip(epochs, swd))
+
+
 def slerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Spherical interpolation between latent vectors ``a`` and ``b`` at fractions ``t`` (endpoints exact)."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)

@@ -22,6 +22,7 @@ FEATURES = {
     "width": tf.io.FixedLenFeature([], tf.int64),
 }
 _EPOCH_STRIDE = 1_000_003  # seeds of different epochs never collide for seed < 2**40
+_MIRROR_STREAM = -2  # second seed halves -2, -3, ...: never a shuffle's (>= -1)
 
 
 def shard_paths(shard_dir: str | Path) -> list[str]:
@@ -40,7 +41,7 @@ def decode_batch(serialized: tf.Tensor, resolution: int) -> tf.Tensor:
 
 
 def _epoch(files: tf.Tensor, epoch: tf.Tensor, seed: int, batch_size: int, resolution: int,
-           shuffle_buffer: int, drop_remainder: bool, cycle_length: int) -> tf.data.Dataset:
+           shuffle_buffer: int, drop_remainder: bool, cycle_length: int, mirror: bool = False) -> tf.data.Dataset:
     epoch_seed = tf.cast(seed, tf.int64) * _EPOCH_STRIDE + tf.cast(epoch, tf.int64)
     order = tf.random.experimental.stateless_shuffle(files, seed=tf.stack([epoch_seed, tf.constant(-1, tf.int64)]))
     ds = tf.data.Dataset.from_tensor_slices(order)
@@ -51,17 +52,26 @@ def _epoch(files: tf.Tensor, epoch: tf.Tensor, seed: int, batch_size: int, resol
             lambda block, records: tf.data.Dataset.from_tensor_slices(
                 tf.random.experimental.stateless_shuffle(records, seed=tf.stack([epoch_seed, block]))))
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    return ds.map(lambda s: decode_batch(s, resolution), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if not mirror:
+        return ds.map(lambda s: decode_batch(s, resolution), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    from facegan.augment import mirror_batch
+
+    # The flips of batch k of this epoch: stateless from (seed, epoch, k), so a resumed epoch flips alike.
+    def decode_and_flip(k, serialized):
+        flip_seed = tf.stack([epoch_seed, tf.constant(_MIRROR_STREAM, tf.int64) - k])
+        return mirror_batch(decode_batch(serialized, resolution), flip_seed)
+
+    return ds.enumerate().map(decode_and_flip, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
 def make_dataset(files: Sequence[str], resolution: int, batch_size: int, seed: int = 0, *,
                  first_epoch: int = 0, epochs: int | None = 1, shuffle_buffer: int = 10_000,
-                 drop_remainder: bool = True) -> tf.data.Dataset:
+                 drop_remainder: bool = True, mirror: bool = False) -> tf.data.Dataset:
     """Batches of images from ``files`` for epochs ``first_epoch .. first_epoch+epochs-1``.
 
     ``epochs=None`` repeats forever. ``drop_remainder`` keeps every batch the same size (the
     distributed train step would otherwise retrace on the short last batch), so an epoch has
-    ``images // batch_size`` batches.
+    ``images // batch_size`` batches. ``mirror`` flips each image left-right with probability 1/2.
     """
     if not files:
         raise ValueError("make_dataset needs at least one shard file")
@@ -69,7 +79,7 @@ def make_dataset(files: Sequence[str], resolution: int, batch_size: int, seed: i
     cycle = min(len(files), 8)
     epochs_ds = tf.data.Dataset.range(first_epoch, 2**62 if epochs is None else first_epoch + epochs)
     ds = epochs_ds.flat_map(lambda e: _epoch(files_t, e, seed, batch_size, resolution, shuffle_buffer,
-                                             drop_remainder, cycle))
+                                             drop_remainder, cycle, mirror))
     options = tf.data.Options()
     options.deterministic = True
     return ds.with_options(options).prefetch(tf.data.AUTOTUNE)

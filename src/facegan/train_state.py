@@ -20,6 +20,7 @@ from facegan.errors import FaceganError
 log = logging.getLogger(__name__)
 
 HISTORY_FIELDS = ("epoch", "d_loss", "g_loss", "seconds", "images_per_s", "steps")
+SWD_FIELDS = ("epoch", "images_seen", "SWDx1e3_avg", "swd_vs_floor", "levels", "seconds")
 
 
 class TrainingState:
@@ -30,6 +31,7 @@ class TrainingState:
         self.fingerprint = fingerprint
         self.ckpt_dir = self.dir / "checkpoints"
         self.history_path = self.dir / "history.csv"
+        self.swd_path = self.dir / "swd.csv"
         self.progress_dir = self.dir / "progress"
         self.tensorboard_dir = self.dir / "tensorboard"
 
@@ -71,14 +73,16 @@ class TrainingState:
 
     def read_history(self) -> list[dict]:
         """The rows of history.csv; unreadable rows are dropped with a warning (the checkpoints are what count)."""
-        if not self.history_path.exists():
-            return []
-        with open(self.history_path, newline="", errors="replace") as f:
-            rows = list(csv.DictReader(f))
-        good = [r for r in rows if set(HISTORY_FIELDS) <= set(r) and str(r["epoch"]).isdigit()]
-        if len(good) < len(rows):
-            log.warning("%s: dropped %d unreadable row(s)", self.history_path, len(rows) - len(good))
-        return good
+        return _read_rows(self.history_path, HISTORY_FIELDS)
+
+    def read_swd(self) -> list[dict]:
+        return _read_rows(self.swd_path, SWD_FIELDS)
+
+    def append_swd(self, row: dict) -> None:
+        _write_rows(self.swd_path, SWD_FIELDS, self.read_swd() + [row])
+
+    def rewrite_swd(self) -> None:
+        _write_rows(self.swd_path, SWD_FIELDS, self.read_swd())
 
     def remove_orphans(self) -> None:
         """Delete temporary files a killed job left (``*.part``)."""
@@ -87,8 +91,8 @@ class TrainingState:
 
     def truncate_history(self, last_epoch: int) -> None:
         """Drop rows after ``last_epoch`` (written before a kill that preceded their checkpoint)."""
-        rows = [r for r in self.read_history() if int(r["epoch"]) <= last_epoch]
-        self._write_history(rows)
+        self._write_history([r for r in self.read_history() if int(r["epoch"]) <= last_epoch])
+        _write_rows(self.swd_path, SWD_FIELDS, [r for r in self.read_swd() if int(r["epoch"]) <= last_epoch])
         for png in self.progress_dir.glob("epoch_*.png"):
             if int(png.stem.split("_")[1]) > last_epoch:
                 png.unlink()
@@ -97,12 +101,28 @@ class TrainingState:
         self._write_history(self.read_history() + [row])
 
     def _write_history(self, rows: list[dict]) -> None:
-        tmp = self.history_path.with_name("history.csv.part")
-        with open(tmp, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=HISTORY_FIELDS, lineterminator="\n")
-            w.writeheader()
-            w.writerows(rows)
-        tmp.replace(self.history_path)
+        _write_rows(self.history_path, HISTORY_FIELDS, rows)
+
+
+def _read_rows(path: Path, fields: tuple[str, ...]) -> list[dict]:
+    if not path.exists():
+        return []
+    with open(path, newline="", errors="replace") as f:
+        rows = list(csv.DictReader(f))
+    good = [r for r in rows if set(fields) <= set(r) and str(r["epoch"]).isdigit()]
+    if len(good) < len(rows):
+        log.warning("%s: dropped %d unreadable row(s)", path, len(rows) - len(good))
+    return good
+
+
+def _write_rows(path: Path, fields: tuple[str, ...], rows: list[dict]) -> None:
+    """Write a CSV atomically (a kill never leaves half a file)."""
+    tmp = path.with_name(path.name + ".part")
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields, lineterminator="\n", extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+    tmp.replace(path)
 
 
 class Checkpoints:

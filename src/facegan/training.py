@@ -43,6 +43,7 @@ class TrainOutputs:
     history: str | Path
     progress: str | Path
     training_options: str | Path
+    swd: str | Path | None = None  # the SWD measured during training (train.swd_every_epochs)
 
 
 def build_gan(opts: TrainOptions, setup, policy: str, batchnorm: str | None = None):
@@ -51,26 +52,36 @@ def build_gan(opts: TrainOptions, setup, policy: str, batchnorm: str | None = No
     ``batchnorm`` (benchmarks only): by default fused BatchNorm (one op per pass, the same results,
     less work: BENCHMARKS.md), except across replicas, which need synchronised statistics.
     """
+    from facegan.augment import parse_policy
     from facegan.gan import GAN, make_optimizer
     from facegan.models import build_models
 
-    m, o = opts.model, opts.optimizer
+    m, o, g = opts.model, opts.optimizer, opts.gan
     batchnorm = batchnorm or ("synchronized" if setup.replicas > 1 else "fused")
     generator, discriminator = build_models(m.architecture, m.resolution, m.latent_dim, m.width, batchnorm=batchnorm)
-    d_opt = make_optimizer(o.learning_rate, o.beta_1, policy)
+    d_opt = make_optimizer(o.d_learning_rate, o.beta_1, policy)
     g_opt = make_optimizer(o.learning_rate, o.beta_1, policy)
     # Build the optimizers' slots inside the scope before the first traced step (under
     # MirroredStrategy, lazily created slots fail with "You must feed a value for placeholder").
     d_opt.build(discriminator.trainable_variables)
     g_opt.build(generator.trainable_variables)
-    gan = GAN(generator, discriminator, m.latent_dim, seed=opts.data.seed, label_smoothing=o.label_smoothing)
+    generator_ema = None
+    if g.ema_kimg > 0:  # built after G and D, so the canonical models' initial weights are unchanged
+        generator_ema = build_models(m.architecture, m.resolution, m.latent_dim, m.width)[0]
+    gan = GAN(generator, discriminator, m.latent_dim, seed=opts.data.seed, label_smoothing=g.label_smoothing,
+              loss=g.loss, augment=parse_policy(g.augment), generator_ema=generator_ema, ema_kimg=g.ema_kimg,
+              ema_rampup=g.ema_rampup)
+    gan.reset_ema()
     # XLA is slower on CPU and fails across logical CPU devices; Keras's "auto" is right on GPU.
     gan.compile(d_optimizer=d_opt, g_optimizer=g_opt, jit_compile=False if setup.kind == "cpu" else "auto")
     return gan
 
 
 def save_models(model: ModelOptions, generator, discriminator, outputs: TrainOutputs) -> None:
-    """Save float32 copies with Keras's own layers (portable whatever precision and devices trained them)."""
+    """Save float32 copies with Keras's own layers (portable whatever precision and devices trained them).
+
+    ``generator`` is the one that makes the pictures: the EMA generator when training keeps one.
+    """
     from facegan.models import build_models
     from facegan.runtime import dtype_policy
 
@@ -83,6 +94,19 @@ def save_models(model: ModelOptions, generator, discriminator, outputs: TrainOut
     g32.save(outputs.generator)
     g32.save(outputs.generator_h5)
     d32.save(outputs.discriminator)
+
+
+def _swd_probe(opts: TrainOptions, reference: str | Path | None):
+    """The SWD probe when ``train.swd_every_epochs`` asks for one (it needs the real reference)."""
+    if not opts.run.swd_every_epochs:
+        return None
+    if not reference:
+        raise FaceganError("train.swd_every_epochs is set but no real reference was given (the train rule takes "
+                           "results/eval/real_reference.npz as its input 'reference')")
+    from facegan.evaluation import SwdProbe
+
+    m = opts.model
+    return SwdProbe(reference, m.architecture, m.resolution, m.latent_dim, m.width)
 
 
 def _data_size(stats_path: str | Path, opts: TrainOptions, replicas: int) -> tuple[dict, int]:
@@ -126,10 +150,12 @@ def _record(opts: TrainOptions, policy: str, setup, stats: dict, steps_per_epoch
 
 def train(shard_files: list[str], stats_path: str | Path, opts: TrainOptions, outputs: TrainOutputs,
           state_dir: str | Path = "results/train_state", resolved_config: dict | None = None,
-          extra_callbacks: tuple = ()) -> dict:
+          extra_callbacks: tuple = (), reference: str | Path | None = None) -> dict:
     """Train (or resume), write ``outputs``; returns training_options.json's content.
 
-    ``extra_callbacks`` run after facegan's own (tests use them to slow training down or inject faults).
+    ``reference`` (the real reference, :mod:`facegan.evaluation`) is needed when ``train.swd_every_epochs``
+    is set. ``extra_callbacks`` run after facegan's own (tests use them to slow training down or inject
+    faults).
     """
     from facegan.devices import precision_policy, setup_devices
 
@@ -151,9 +177,10 @@ def train(shard_files: list[str], stats_path: str | Path, opts: TrainOptions, ou
         state.prepare()
         with setup.strategy.scope():
             gan = build_gan(opts, setup, policy)
+            tracked = {"generator_ema": gan.generator_ema} if gan.generator_ema is not None else {}
             checkpoints = Checkpoints(state.ckpt_dir, steps_per_epoch, generator=gan.generator,
                                       discriminator=gan.discriminator, d_optimizer=gan.d_optimizer,
-                                      g_optimizer=gan.g_optimizer)
+                                      g_optimizer=gan.g_optimizer, **tracked)
             checkpoints.remove_orphans()
             state.remove_orphans()
             latest = checkpoints.restore_latest()
@@ -167,12 +194,15 @@ def train(shard_files: list[str], stats_path: str | Path, opts: TrainOptions, ou
         state.truncate_history(resume.epoch)
 
         z_fixed = tf.random.stateless_normal([64, opts.model.latent_dim], seed=[opts.data.seed, NOISE_SEED_FIXED_GRID])
+        probe = _swd_probe(opts, reference)
         callbacks = training_callbacks(state, checkpoints, resume, steps_per_epoch, opts.data.batch_size, epochs,
-                                       opts.run.checkpoint_every_steps, z_fixed) + list(extra_callbacks)
+                                       opts.run.checkpoint_every_steps, z_fixed, probe,
+                                       opts.run.swd_every_epochs) + list(extra_callbacks)
 
         def fit(first_epoch: int, count: int, skip: int = 0) -> None:
             ds = make_dataset(shard_files, opts.model.resolution, opts.data.batch_size, opts.data.seed,
-                              first_epoch=first_epoch, epochs=count, shuffle_buffer=opts.data.shuffle_buffer)
+                              first_epoch=first_epoch, epochs=count, shuffle_buffer=opts.data.shuffle_buffer,
+                              mirror=opts.data.mirror)
             last = first_epoch + 1 if skip else epochs
             gan.fit(ds.skip(skip) if skip else ds, initial_epoch=first_epoch, epochs=last,
                     steps_per_epoch=steps_per_epoch - skip, callbacks=callbacks, verbose=2, shuffle=False)
@@ -192,8 +222,11 @@ def train(shard_files: list[str], stats_path: str | Path, opts: TrainOptions, ou
                                 f"is kept in {state.ckpt_dir}. Try a lower train.learning_rate or "
                                 f"train.mixed_precision: false.") from None
 
-        save_models(opts.model, gan.generator, gan.discriminator, outputs)
+        save_models(opts.model, gan.sampler, gan.discriminator, outputs)
     shutil.copyfile(state.history_path, outputs.history)
+    if outputs.swd:
+        state.rewrite_swd()  # a header-only file when nothing was measured
+        shutil.copyfile(state.swd_path, outputs.swd)
     progress = Path(outputs.progress)
     if progress.is_symlink():
         progress.unlink()

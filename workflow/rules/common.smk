@@ -67,6 +67,13 @@ def get_data_outputs():
 TRAIN_STATE_DIR = "results/train_state"
 
 
+def get_train_reference():
+    """The real reference, when training measures its SWD as it goes (train.swd_every_epochs)."""
+    if config["train"]["swd_every_epochs"]:
+        return {"reference": "results/eval/real_reference.npz"}
+    return {}
+
+
 def get_train_outputs():
     return [
         "results/train/generator.keras",
@@ -74,6 +81,7 @@ def get_train_outputs():
         "results/train/discriminator.keras",
         "results/train/history.csv",
         "results/train/training_options.json",
+        "results/train/swd.csv",
     ]
 
 
@@ -84,6 +92,7 @@ def get_export_outputs():
         "results/export/progress.gif",
         "results/export/progress.png",
         "results/export/losses.png",
+        "results/export/swd.png",
         "results/export/interpolation.png",
         "results/export/interpolation.gif",
         "results/export/real_vs_fake.png",

@@ -84,6 +84,24 @@ rule plot_losses:
         "../scripts/plot_losses.py"
 
 
+rule plot_swd:
+    input:
+        get_code("plot_swd"),
+        swd="results/train/swd.csv",
+    output:
+        png=report(
+            "results/export/swd.png",
+            caption="../report/swd.rst",
+            category="Training",
+        ),
+    log:
+        "logs/plot_swd.log",
+    conda:
+        "../envs/facegan.yaml"
+    script:
+        "../scripts/plot_swd.py"
+
+
 rule interpolate:
     input:
         get_code("interpolate"),

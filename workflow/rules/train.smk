@@ -5,6 +5,7 @@
 rule train:
     input:
         get_code("train"),
+        **get_train_reference(),
         shards=get_shard_files(),
         stats="results/data/stats.json",
     output:
@@ -14,6 +15,7 @@ rule train:
         history="results/train/history.csv",
         progress=directory("results/train/progress"),
         training_options="results/train/training_options.json",
+        swd="results/train/swd.csv",
     log:
         "logs/train.log",
     conda:

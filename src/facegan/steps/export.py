@@ -42,6 +42,14 @@ def plot_losses(*, history: str, png: str) -> None:
 
 
 @step
+def plot_swd(*, swd: str, png: str) -> None:
+    """The SWD measured during training against the real-data floor."""
+    from facegan.pictures import plot_swd as plot
+
+    plot(swd, png)
+
+
+@step
 def interpolate(*, generator: str, png: str, gif: str, steps: int, rows: int, seed: int) -> None:
     """Rows of faces morphing between random latent points (sheet and GIF)."""
     hide_gpus()

@@ -12,12 +12,13 @@ log = logging.getLogger("facegan.steps")
 @step
 def train(*, shards: list[str], stats: str, generator: str, generator_h5: str, discriminator: str, history: str,
           progress: str, training_options: str, model: dict, training: dict, resolution: int, seed: int,
-          state_dir: str, threads: int | None = None, gpus_granted: int | None = None,
-          config: dict | None = None, extra_callbacks: tuple = ()) -> None:
+          state_dir: str, swd: str | None = None, reference: str | None = None, threads: int | None = None,
+          gpus_granted: int | None = None, config: dict | None = None, extra_callbacks: tuple = ()) -> None:
     """Train (or resume) the GAN. ``model``/``training`` are the config's ``model`` and ``train`` blocks;
     ``gpus_granted`` is the job's ``gpu`` resource as Snakemake granted it (it silently cuts a request
     above ``--resources gpu=N`` down to N); ``config`` is recorded in training_options.json;
-    ``extra_callbacks`` (tests, notebooks) run after facegan's own."""
+    ``extra_callbacks`` (tests, notebooks) run after facegan's own. ``reference`` (the real reference) is
+    needed when ``train.swd_every_epochs`` is set; the SWD it measures goes to ``swd``."""
     from facegan.config import with_defaults
     from facegan.gpulock import assign_gpus
 
@@ -35,9 +36,9 @@ def train(*, shards: list[str], stats: str, generator: str, generator_h5: str, d
     try:
         opts = TrainOptions.from_config(model, training, resolution, seed, threads=threads)
         outputs = TrainOutputs(generator=generator, generator_h5=generator_h5, discriminator=discriminator,
-                               history=history, progress=progress, training_options=training_options)
+                               history=history, progress=progress, training_options=training_options, swd=swd)
         run_training(list(shards), stats, opts, outputs, state_dir=state_dir, resolved_config=config,
-                     extra_callbacks=tuple(extra_callbacks))
+                     extra_callbacks=tuple(extra_callbacks), reference=reference)
     finally:
         if lease:
             lease.release()
