@@ -30,14 +30,19 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-CANONICAL = {"train": {"ema_kimg": 0, "augment": "", "mirror": False, "loss": "bce", "d_learning_rate": None}}
-# The ablation, each row relative to the canonical DCGAN step on the demo's data and schedule.
+CANONICAL = yaml.safe_load((ROOT / "config" / "canonical-dcgan.yaml").read_text())
+DEFAULT_STEP = {"train": {"ema_kimg": 10, "augment": "translation,cutout", "mirror": True}}
+# The ablation: each row is the demo (config/config.yaml) with the canonical DCGAN step, then these changes.
 ROWS = {
-    "baseline": {},
-    "ema": {"train": {"ema_kimg": 10}},
-    "ema+augment": {"train": {"ema_kimg": 10, "augment": "translation,cutout"}},
-    "ema+augment+color": {"train": {"ema_kimg": 10, "augment": "color,translation,cutout"}},
-    "ema+augment+mirror": {"train": {"ema_kimg": 10, "augment": "translation,cutout", "mirror": True}},
+    "before: 24 epochs, canonical": {"train": {"epochs": 24}},
+    "canonical": {},
+    "+ema": {"train": {"ema_kimg": 10}},
+    "+ema +augment": {"train": {"ema_kimg": 10, "augment": "translation,cutout"}},
+    "+ema +augment +mirror (default)": DEFAULT_STEP,
+    "default, augment with color": {"train": {**DEFAULT_STEP["train"], "augment": "color,translation,cutout"}},
+    "default, hinge loss": {"train": {**DEFAULT_STEP["train"], "loss": "hinge"}},
+    "default, TTUR (G 1e-4, D 4e-4)": {"train": {**DEFAULT_STEP["train"], "learning_rate": 1e-4,
+                                                 "d_learning_rate": 4e-4}},
 }
 
 
@@ -75,9 +80,13 @@ def run(name: str, overrides: dict, seed: int, work: Path) -> dict:
             raise SystemExit(f"{name} seed {seed} failed:\n{proc.stderr[-3000:]}")
     metrics = json.loads(metrics_path.read_text())
     options = json.loads((folder / "results" / "train" / "training_options.json").read_text())
+    attrs = metrics.get("attributes", {})
     return {"swd": metrics["swd"]["SWDx1e3_avg"], "floor": metrics["swd_floor"]["SWDx1e3_avg"],
             "x_floor": metrics["swd_vs_floor"], "wall": float((folder / "wall_seconds").read_text()),
-            "policy": options["precision_policy"], "images": metrics["images"], "folder": folder}
+            "policy": options["precision_policy"], "images": metrics["images"], "folder": folder,
+            "coverage": attrs.get("joint_coverage", float("nan")), "max_tvd": attrs.get("max_tvd", float("nan")),
+            "worst": (attrs.get("largest_differences") or ["-"])[0],
+            "joint": "+".join(attrs.get("joint_attributes", []))}
 
 
 def strip(grid_png: Path, out: Path, rows: int = 2) -> None:
@@ -108,19 +117,26 @@ def main() -> None:
     for name, overrides in rows.items():
         results = [run(name, overrides, seed, work) for seed in args.seeds]
         med = statistics.median
-        picture = ROOT / "images" / "quality" / f"{name}.png"
+        slug = "".join(c if c.isalnum() else "-" for c in name).strip("-")
+        picture = ROOT / "images" / "quality" / f"{slug}.png"
         strip(results[0]["folder"] / "results" / "export" / "grid.png", picture)
-        lines.append([f"`{name}`", f"{med(r['swd'] for r in results):.1f}",
+        lines.append([name, f"{med(r['swd'] for r in results):.1f}",
                       f"**{med(r['x_floor'] for r in results):.2f}**",
                       " / ".join(f"{r['x_floor']:.2f}" for r in results), f"{med(r['floor'] for r in results):.2f}",
-                      f"{med(r['wall'] for r in results) / 60:.1f} min", results[0]["images"], results[0]["policy"],
-                      f"![{name}](images/quality/{name}.png)"])
+                      f"{med(r['coverage'] for r in results):.2f}", f"{med(r['max_tvd'] for r in results):.2f}",
+                      results[0]["worst"], f"{med(r['wall'] for r in results) / 60:.1f} min",
+                      f"![{name}](images/quality/{slug}.png)"])
         print(name, [(round(r["x_floor"], 2), round(r["wall"])) for r in results], flush=True)
-    body = (f"Seeds {', '.join(map(str, args.seeds))}; each cell is the median over seeds; CPU flags: {cpu_flags()}; "
-            f"n: real and generated images compared (each; the floor compares n real with n other real ones).\n\n")
-    body += table(["row", "SWD avg x1e3", "x floor (median)", "x floor per seed", "floor", "wall (whole run)", "n",
-                   "precision", "seed 0's first faces"], lines)
-    body += "\n\nRows: " + "; ".join(f"`{n}` = canonical + {json.dumps(o)}" for n, o in rows.items()) + "\n"
+    body = (f"Seeds {', '.join(map(str, args.seeds))}; each cell is the median over seeds (the largest difference is "
+            f"seed 0's); CPU flags: {cpu_flags()}; precision {results[0]['policy']}; {results[0]['images']} real vs "
+            f"{results[0]['images']} generated images (the floor: {results[0]['images']} real vs as many other real "
+            f"ones). Coverage: the share of the attribute combinations ({results[0]['joint']}) holding >= 1% of the "
+            f"real images that generated faces fall into; distance: the largest total variation distance between "
+            f"an attribute's real and generated class frequencies (both read by the attribute classifier).\n\n")
+    body += table(["row", "SWD avg x1e3", "x floor", "x floor per seed", "floor", "coverage", "distance",
+                   "largest difference (seed 0)", "wall (whole run)", "seed 0's first faces"], lines)
+    body += "\n\nRows: the demo (config/config.yaml) with the canonical step (config/canonical-dcgan.yaml) and: " + \
+        "; ".join(f"{n}: {json.dumps(o)}" for n, o in rows.items()) + "\n"
     if args.no_append:
         print(body)
         return

@@ -23,10 +23,14 @@ HERE = Path(__file__).resolve().parent
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 configure_tensorflow()  # the tests are an entry point: the same TensorFlow settings as the workflow
 
-# The tiny training run: width 8, 32x32, 96 images, batch 16 (6 steps per epoch). Precision pinned to
-# float32, so tests that compare numbers do not depend on whether the CPU has bfloat16 instructions.
+# The tiny training run: width 8, 32x32, 96 images, batch 16 (6 steps per epoch), with the canonical DCGAN
+# step (config/canonical-dcgan.yaml: no EMA, no augmentation), so the determinism and resume tests run the
+# step they always ran. Precision pinned to float32, so tests that compare numbers do not depend on whether
+# the CPU has bfloat16 instructions.
 TINY_MODEL = {"architecture": "dcgan", "latent_dim": 16, "width": 8}
-TINY_TRAIN = {"epochs": 2, "batch_size": 16, "shuffle_buffer": 64, "mixed_precision": False, "gpus": 0}
+CANONICAL_TRAIN = yaml.safe_load((REPO / "config" / "canonical-dcgan.yaml").read_text())["train"]
+TINY_TRAIN = {**CANONICAL_TRAIN, "epochs": 2, "batch_size": 16, "shuffle_buffer": 64, "mixed_precision": False,
+              "gpus": 0}
 
 
 def run_python(args: list[str], *, timeout: int = 900, check: bool = True, cwd: Path | None = None,

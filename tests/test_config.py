@@ -98,3 +98,21 @@ def test_a_normal_install_finds_its_schema(tmp_path, python, repo):
             "c.check_config(c.with_defaults({})); print(c.schema_path())\n" % (tmp_path / "site"))
     out = python(["-c", code], env={**os.environ, "PYTHONPATH": str(tmp_path / "site")}).stdout
     assert out.strip().startswith(str(tmp_path / "site"))
+
+
+def test_the_canonical_dcgan_is_one_config_away(repo):
+    """config/canonical-dcgan.yaml on top of celeba.yaml gives the PyTorch tutorial's step exactly."""
+    from facegan.options import TrainOptions
+
+    celeba = yaml.safe_load((repo / "config" / "celeba.yaml").read_text())
+    overlay = yaml.safe_load((repo / "config" / "canonical-dcgan.yaml").read_text())
+    cfg = with_defaults({**celeba, "train": {**celeba["train"], **overlay["train"]}})
+    check_config(cfg)
+    opts = TrainOptions.from_config(cfg["model"], cfg["train"], cfg["preprocess"]["resolution"], cfg["seed"])
+    assert (opts.model.architecture, opts.model.width, opts.model.latent_dim) == ("dcgan", 64, 100)
+    assert (opts.optimizer.learning_rate, opts.optimizer.d_learning_rate, opts.optimizer.beta_1) == (2e-4, 2e-4, 0.5)
+    assert (opts.gan.loss, opts.gan.ema_kimg, opts.gan.augment, opts.gan.label_smoothing) == ("bce", 0, "", 0.0)
+    assert opts.data.mirror is False
+    # and without the overlay, the defaults are the improved step
+    plain = TrainOptions.from_config(celeba["model"], celeba["train"], 64, 0)
+    assert plain.gan.ema_kimg == 40 and plain.gan.augment == "translation,cutout" and plain.data.mirror

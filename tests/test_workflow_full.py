@@ -10,8 +10,9 @@ from PIL import Image
 
 pytestmark = pytest.mark.slow
 
-DOWNSTREAM_OF_TRAIN = {"train", "sample", "grid", "progress_gif", "plot_losses", "interpolate", "compare", "evaluate",
-                       "all"}
+# What retraining reruns: never the data stage, the real reference or the attribute classifier.
+DOWNSTREAM_OF_TRAIN = {"train", "sample", "grid", "progress_gif", "plot_losses", "plot_swd", "interpolate", "compare",
+                       "evaluate", "plot_attributes", "all"}
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +22,8 @@ def tiny_full(make_config):
         train={"epochs": 2, "batch_size": 16, "gpus": 2, "shuffle_buffer": 64},
         export={"samples": 6, "grid": {"rows": 3, "cols": 3}, "interpolation": {"steps": 4, "rows": 2},
                 "compare": 4},
-        evaluate={"images": 64},
+        # every attribute is compared, whatever the tiny classifier's accuracy (this tests the plumbing)
+        evaluate={"images": 48, "attribute_threshold": 0.0, "attribute_images": 100},
     )
 
 
@@ -74,9 +76,16 @@ def test_every_output_exists_and_opens(finished):
         assert gif.n_frames == 2  # one frame per epoch
     assert len(list((finished / "results/export/samples").glob("sample_*.png"))) == 6
     metrics = json.loads((finished / "results/eval/metrics.json").read_text())
-    assert set(metrics["swd"]) == {"SWDx1e3_32", "SWDx1e3_16", "SWDx1e3_avg"} and metrics["fid"] is None
+    assert set(metrics["swd"]) == {"SWDx1e3_32", "SWDx1e3_16", "SWDx1e3_avg", "swd_vs_floor"}
+    assert metrics["fid"] is None and metrics["swd_vs_floor"] > 1 and metrics["images"] == 48
+    attrs = metrics["attributes"]
+    assert set(attrs["per_attribute"]) == {"skin", "hair_colour", "hair_style", "glasses", "smiling", "eye_colour",
+                                           "background_hue"}
+    assert 0 <= attrs["joint_coverage"] <= 1 and len(attrs["largest_differences"]) == 5
+    with Image.open(finished / "results/export/attributes.png") as img:
+        assert img.size[0] > 800
     assert "Inception weights not found" in metrics["fid_note"]
-    for log in ("train", "grid", "evaluate", "real_reference"):
+    for log in ("train", "grid", "evaluate", "real_reference", "attribute_classifier"):
         assert (finished / "logs" / f"{log}.log").exists(), log
 
 
@@ -164,3 +173,28 @@ def test_generator_replaced_by_hand_regenerates_the_export_without_retraining(fi
     assert "train" not in jobs and {"sample", "grid", "interpolate", "compare"} <= set(jobs)
     snakemake(work, tiny_full, "--cores", "2", "export")
     assert _dry(snakemake, work, tiny_full, "export") == {}
+
+
+def test_a_collapsed_generator_is_named_by_the_attributes(finished, snakemake, tiny_full, tmp_path):
+    """A hand-made generator that returns the same face for every noise, copied over generator.keras:
+    `snakemake evaluate` reruns only the evaluation and reports the collapse."""
+    import keras
+
+    from facegan.reader import read_images
+
+    work = tmp_path / "collapsed"
+    shutil.copytree(finished, work, symlinks=True)
+    face = read_images([str(p) for p in sorted((work / "results/data/shards").glob("*.tfrecord"))], 32, 1)[0]
+    z = keras.Input((16,))
+    flat = keras.layers.Dense(32 * 32 * 3, kernel_initializer="zeros",
+                              bias_initializer=keras.initializers.Constant(face.reshape(-1) / 127.5 - 1.0))(z)
+    keras.Model(z, keras.layers.Reshape((32, 32, 3))(flat)).save(work / "results/train/generator.keras")
+    assert _dry(snakemake, work, tiny_full, "evaluate") == {"evaluate": 1}
+    snakemake(work, tiny_full, "--cores", "2", "evaluate")
+    attrs = json.loads((work / "results/eval/metrics.json").read_text())["attributes"]
+    # One face falls into one attribute combination: it covers one of the frequent real ones at most.
+    assert attrs["joint_combinations"] >= 5 and attrs["joint_coverage"] <= 1 / attrs["joint_combinations"]
+    assert 0 < attrs["real_vs_real"]["joint_coverage"] <= 1  # (>= 0.95 needs the demo's 1000 images, not 48)
+    log = (work / "logs/evaluate.log").read_text()
+    assert "largest differences: " in log and attrs["largest_differences"][0] in log
+

@@ -129,7 +129,7 @@ class SwdProbe:
 
 
 def evaluate(generator_path: str, training_options_path: str, reference_path: str, n: int, seed: int,
-             out_json: str | Path, inception_weights: str = "") -> dict:
+             out_json: str | Path, inception_weights: str = "", classifier_dir: str | Path | None = None) -> dict:
     import keras
 
     from facegan.generation import load_generator
@@ -172,9 +172,32 @@ def evaluate(generator_path: str, training_options_path: str, reference_path: st
         result["fid"] = result["kid"] = None
         result["fid_note"] = metrics.missing_weights_message(inception_weights)
         log.warning("%s", result["fid_note"])
+    if classifier_dir is not None:
+        result["attributes"] = _attributes(classifier_dir, reference.images, fake)
     Path(out_json).parent.mkdir(parents=True, exist_ok=True)
     Path(out_json).write_text(json.dumps(result, indent=2) + "\n")
     log.info("SWD avg x1e3: trained %.2f = %.2fx the real-data floor %.2f; untrained %.2f (ratio %.3f)",
              trained["SWDx1e3_avg"], result["swd_vs_floor"], reference.floor["SWDx1e3_avg"],
              untrained["SWDx1e3_avg"], result["swd_ratio"])
+    return result
+
+
+def _attributes(classifier_dir: str | Path, real: np.ndarray, fake: np.ndarray) -> dict:
+    """The attribute comparison for metrics.json, logged in words."""
+    from facegan import attribute_classifier
+
+    model, report = attribute_classifier.load(classifier_dir)
+    if model is None:
+        log.info("attribute coverage skipped: %s", report["skipped"])
+        return {"skipped": report["skipped"]}
+    result = attribute_classifier.compare_generated(model, report, real, fake)
+    if "skipped" in result:
+        log.info("attribute coverage skipped: %s", result["skipped"])
+        return result
+    log.info("attributes: joint coverage %.2f of the %d combinations of %s holding >= %.0f%% of the real images "
+             "(real vs real: %.2f); largest total variation distance %.3f (real vs real: %.3f)",
+             result["joint_coverage"], result["joint_combinations"], "+".join(result["joint_attributes"]),
+             100 * result["joint_min_share"], result["real_vs_real"]["joint_coverage"], result["max_tvd"],
+             result["real_vs_real"]["max_tvd"])
+    log.info("largest differences: %s", "; ".join(result["largest_differences"]))
     return result

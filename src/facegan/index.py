@@ -10,11 +10,13 @@ depends on the file system. When CelebA's ``list_eval_partition.csv`` (or the of
 from __future__ import annotations
 
 import csv
+import hashlib
 import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from facegan.attributes import find_table
 from facegan.errors import FaceganError
 
 log = logging.getLogger(__name__)
@@ -120,8 +122,12 @@ def build_index(root: str | Path, split: str = "all", limit: int = 0, shards: in
         part = partitions.get(p.name, "unlisted")
         if split == "all" or part == split:
             selected.append((p, part))
+    table = find_table(files)
     counts = {"found": len(images), "partition_file": str(part_file) if part_file else None,
-              "in_split": len(selected), "repeated_folders_skipped": repeated}
+              "in_split": len(selected), "repeated_folders_skipped": repeated,
+              "attribute_table": str(table) if table else None,
+              # so that a changed table reruns the data stage even when nothing else changed
+              "attribute_table_sha256": hashlib.sha256(table.read_bytes()).hexdigest() if table else None}
     if limit:
         selected = selected[:limit]
     if not selected:

@@ -160,6 +160,48 @@ def plot_swd(swd_csv: str | Path, out: str | Path) -> list[tuple[int, float]]:
     return list(zip(epochs, swd))
 
 
+def plot_attributes(metrics_json: str | Path, out: str | Path) -> int:
+    """One panel per attribute: each class's frequency among real and among generated faces, the total
+    variation distance in the title; returns the number of panels (0 when the comparison was skipped)."""
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    result = json.loads(Path(metrics_json).read_text()).get("attributes", {})
+    per = result.get("per_attribute", {})
+    if not per:
+        fig, ax = plt.subplots(figsize=(8, 2.5), dpi=120)
+        ax.axis("off")
+        ax.text(0.5, 0.5, "attribute coverage not measured:\n" + result.get("skipped", "no classifier"),
+                ha="center", va="center", wrap=True, fontsize=9)
+    else:
+        cols = min(3, len(per))
+        rows = -(-len(per) // cols)
+        fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows + 0.8), dpi=110, squeeze=False)
+        for ax, (name, d) in zip(axes.flat, per.items()):
+            classes = list(d["real"])
+            x = np.arange(len(classes))
+            ax.bar(x - 0.2, [100 * d["real"][c] for c in classes], 0.4, label="real")
+            ax.bar(x + 0.2, [100 * d["generated"][c] for c in classes], 0.4, label="generated")
+            ax.set_xticks(x, classes, rotation=30, ha="right", fontsize=8)
+            ax.set_ylabel("% of faces")
+            ax.set_title(f"{name} (distance {d['tvd']:.2f})", fontsize=10)
+        for ax in list(axes.flat)[len(per):]:
+            ax.axis("off")
+        axes.flat[0].legend(fontsize=8)
+        fig.suptitle(f"Attributes of generated vs real faces: joint coverage {result['joint_coverage']:.2f} "
+                     f"({'+'.join(result['joint_attributes'])}; real vs real "
+                     f"{result['real_vs_real']['joint_coverage']:.2f})", fontsize=11)
+    fig.tight_layout()
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+    return len(per)
+
+
 def slerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Spherical interpolation between latent vectors ``a`` and ``b`` at fractions ``t`` (endpoints exact)."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)

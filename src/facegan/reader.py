@@ -101,3 +101,15 @@ def read_images(files: Sequence[str], resolution: int, n: int, seed: int = 0, al
     if len(images) < n and not allow_fewer:
         raise FaceganError(f"{n} real images are needed but the shards hold only {len(images)}")
     return images
+
+
+def read_in_order(files: Sequence[str], resolution: int, limit: int | None = None) -> np.ndarray:
+    """The images of ``files`` in record order (the manifest's order when ``files`` are the shards in order),
+    at most ``limit``, as uint8 ``(n, H, W, 3)``."""
+    from facegan.images import to_uint8
+
+    ds = tf.data.TFRecordDataset(list(files))
+    if limit:
+        ds = ds.take(limit)
+    batches = [to_uint8(decode_batch(b, resolution).numpy()) for b in ds.batch(512)]
+    return np.concatenate(batches) if batches else np.zeros((0, resolution, resolution, 3), np.uint8)

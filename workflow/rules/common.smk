@@ -93,6 +93,7 @@ def get_export_outputs():
         "results/export/progress.png",
         "results/export/losses.png",
         "results/export/swd.png",
+        "results/export/attributes.png",
         "results/export/interpolation.png",
         "results/export/interpolation.gif",
         "results/export/real_vs_fake.png",

@@ -62,6 +62,8 @@ rule data_stats:
     output:
         manifest="results/data/manifest.tsv",
         stats="results/data/stats.json",
+        attributes="results/data/attributes.tsv",
+        attribute_spec="results/data/attributes.json",
     log:
         "logs/data_stats.log",
     conda:

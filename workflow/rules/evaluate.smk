@@ -21,12 +21,38 @@ rule real_reference:
         "../scripts/real_reference.py"
 
 
+rule attribute_classifier:
+    input:
+        get_code("attribute_classifier"),
+        shards=get_shard_files(),
+        attributes="results/data/attributes.tsv",
+        attribute_spec="results/data/attributes.json",
+    output:
+        classifier=directory("results/eval/attribute_classifier"),
+    log:
+        "logs/attribute_classifier.log",
+    conda:
+        "../envs/facegan.yaml"
+    threads: 8
+    resources:
+        gpu=min(config["train"]["gpus"], 1),
+    params:
+        resolution=config["preprocess"]["resolution"],
+        seed=config["seed"],
+        threshold=config["evaluate"]["attribute_threshold"],
+        images=config["evaluate"]["attribute_images"],
+        gpus=min(config["train"]["gpus"], 1),
+    script:
+        "../scripts/attribute_classifier.py"
+
+
 rule evaluate:
     input:
         get_code("evaluate"),
         generator="results/train/generator.keras",
         training_options="results/train/training_options.json",
         reference="results/eval/real_reference.npz",
+        classifier="results/eval/attribute_classifier",
     output:
         metrics=report(
             "results/eval/metrics.json",

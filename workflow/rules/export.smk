@@ -102,6 +102,24 @@ rule plot_swd:
         "../scripts/plot_swd.py"
 
 
+rule plot_attributes:
+    input:
+        get_code("plot_attributes"),
+        metrics="results/eval/metrics.json",
+    output:
+        png=report(
+            "results/export/attributes.png",
+            caption="../report/attributes.rst",
+            category="Metrics",
+        ),
+    log:
+        "logs/plot_attributes.log",
+    conda:
+        "../envs/facegan.yaml"
+    script:
+        "../scripts/plot_attributes.py"
+
+
 rule interpolate:
     input:
         get_code("interpolate"),

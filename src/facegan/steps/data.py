@@ -39,12 +39,17 @@ def shard(*, index: str, shard: int, shard_file: str, report: str, resolution: i
 
 
 @step
-def data_stats(*, counts: str, reports: list[str], manifest: str, stats: str, dataset: str, split: str, limit: int,
-               resolution: int, crop: int, min_side: int) -> None:
-    """Collect the shard reports into the manifest and stats.json (the data set's certificate)."""
+def data_stats(*, counts: str, reports: list[str], manifest: str, stats: str, attributes: str, attribute_spec: str,
+               dataset: str, split: str, limit: int, resolution: int, crop: int, min_side: int) -> None:
+    """Collect the shard reports into the manifest and stats.json (the data set's certificate), and each
+    kept image's attributes when the data set has an attribute table."""
+    from facegan.attributes import write_attribute_files
     from facegan.datastats import collect
 
     settings = {"dataset": dataset, "split": split, "limit": limit, "resolution": resolution, "crop": crop,
                 "min_side": min_side}
-    collect(json.loads(Path(counts).read_text()), [json.loads(Path(p).read_text()) for p in reports], settings,
-            manifest, stats)
+    index_counts = json.loads(Path(counts).read_text())
+    shard_reports = sorted((json.loads(Path(p).read_text()) for p in reports), key=lambda r: r["shard"])
+    collect(index_counts, shard_reports, settings, manifest, stats)
+    kept = [path for r in shard_reports for path, _ in r["kept"]]
+    write_attribute_files(index_counts.get("attribute_table"), kept, attributes, attribute_spec)

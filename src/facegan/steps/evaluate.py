@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from facegan.steps.runner import hide_gpus, step
 
 
@@ -17,10 +20,34 @@ def real_reference(*, shards: list[str], stats: str, reference: str, resolution:
 
 
 @step
-def evaluate(*, generator: str, training_options: str, reference: str, metrics: str, images: int, seed: int,
-             inception_weights: str = "") -> None:
-    """Metrics of the trained generator against the real reference (and of an untrained one)."""
+def attribute_classifier(*, shards: list[str], attributes: str, attribute_spec: str, classifier: str,
+                         resolution: int, seed: int, threshold: float, images: int, gpus: int = 0) -> None:
+    """Train the attribute classifier on the real images (on a GPU when training has them)."""
+    from facegan.gpulock import assign_gpus
+
+    lease = assign_gpus(gpus)
+    from facegan.attribute_classifier import skip_report, train_classifier
+    from facegan.attributes import load_attribute_files
+    from facegan.reader import read_in_order
+
+    try:
+        attrs, labels = load_attribute_files(attributes, attribute_spec)
+        if not attrs:
+            skip_report(classifier, json.loads(Path(attribute_spec).read_text())["note"])
+            return
+        real = read_in_order(list(shards), resolution, limit=images)
+        train_classifier(real, labels[:len(real)], attrs, seed, threshold, classifier)
+    finally:
+        if lease:
+            lease.release()
+
+
+@step
+def evaluate(*, generator: str, training_options: str, reference: str, classifier: str, metrics: str, images: int,
+             seed: int, inception_weights: str = "") -> None:
+    """Metrics of the trained generator against the real reference (and of an untrained one), and its
+    attributes against the real ones."""
     hide_gpus()
     from facegan.evaluation import evaluate as run
 
-    run(generator, training_options, reference, images, seed, metrics, inception_weights)
+    run(generator, training_options, reference, images, seed, metrics, inception_weights, classifier_dir=classifier)

@@ -50,6 +50,14 @@ def plot_swd(*, swd: str, png: str) -> None:
 
 
 @step
+def plot_attributes(*, metrics: str, png: str) -> None:
+    """Real against generated frequency of each attribute's classes (from metrics.json)."""
+    from facegan.pictures import plot_attributes as plot
+
+    plot(metrics, png)
+
+
+@step
 def interpolate(*, generator: str, png: str, gif: str, steps: int, rows: int, seed: int) -> None:
     """Rows of faces morphing between random latent points (sheet and GIF)."""
     hide_gpus()

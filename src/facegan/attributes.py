@@ -1,0 +1,244 @@
+"""The data's own attributes: read from the source's table, carried through the data stage, compared.
+
+Attribute tables, found anywhere below the download (the shallowest one wins):
+
+* ``list_attr_celeba.csv`` (Kaggle's CelebA): ``image_id`` and 40 columns of -1/1;
+* ``list_attr_celeba.txt`` (the original release): a count line, a line of 40 names, then
+  ``image_id v1 ... v40`` separated by spaces;
+* ``list_attr_synthetic.csv`` (the demo): every drawn parameter, bucketed here into a few classes
+  (skin tone light/medium/dark, hair colour, hair style - a bun counts as short, the demo's crop
+  cuts it off -, glasses, smiling, eye colour, background hue in 6 sectors); hair colour is unknown on
+  bald faces.
+
+Every attribute is categorical with named classes (CelebA's are ``no``/``yes``); a value is a class
+index, or -1 when unknown. :func:`compare` turns two sets of per-image class predictions (real and
+generated) into what ``metrics.json`` reports: per-attribute total variation distance, joint
+coverage of the frequent attribute combinations, and the largest differences in words.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import csv
+import json
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+TABLE_FILES = ("list_attr_celeba.csv", "list_attr_celeba.txt", "list_attr_synthetic.csv")
+MISSING = -1
+
+
+@dataclass(frozen=True)
+class Attribute:
+    name: str
+    classes: tuple[str, ...]
+    # unknown (not predicted, not counted) for images whose attribute ``key`` is one of these classes
+    unknown_when: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def binary(self) -> bool:
+        return self.classes == ("no", "yes")
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "classes": list(self.classes), "unknown_when": self.unknown_when}
+
+    @classmethod
+    def from_json(cls, d: dict) -> Attribute:
+        return cls(d["name"], tuple(d["classes"]), {k: tuple(v) for k, v in d.get("unknown_when", {}).items()})
+
+
+class AttributeTableError(ValueError):
+    pass
+
+
+# ------------------------------------------------------------------------------------- reading tables
+
+
+def find_table(files: list[Path]) -> Path | None:
+    candidates = [p for p in files if p.name in TABLE_FILES]
+    return min(candidates, key=lambda p: (len(p.parts), TABLE_FILES.index(p.name), str(p))) if candidates else None
+
+
+def _celeba_rows(path: Path) -> tuple[list[str], dict[str, list[int]]]:
+    """(attribute names, image name -> -1/1 values) from either CelebA form."""
+    if path.suffix == ".csv":
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))
+        header, body = rows[0][1:], rows[1:]
+    else:
+        lines = [ln.split() for ln in path.read_text().splitlines() if ln.strip()]
+        if len(lines) < 2 or not lines[0][0].isdigit():
+            raise AttributeTableError(f"{path}: expected a count line, a line of names, then one line per image")
+        header, body = lines[1], lines[2:]
+    values = {}
+    for row in body:
+        if len(row) != len(header) + 1:
+            raise AttributeTableError(f"{path}: row {row[:3]}... has {len(row) - 1} values for {len(header)} names")
+        try:
+            values[row[0].strip()] = [int(v) for v in row[1:]]
+        except ValueError as exc:
+            raise AttributeTableError(f"{path}: row for {row[0]} is not -1/1 values") from exc
+    return [h.strip() for h in header], values
+
+
+SKIN = ("light", "medium", "dark")  # synthetic.SKIN_TONES 0-2, 3-4, 5-6
+HAIR_COLOURS = ("black", "dark_brown", "brown", "light_brown", "blond", "red", "grey")
+# synthetic.HAIR_STYLES, with the bun counted as short hair: the demo's crop cuts the bun off
+HAIR_STYLES = ("bald", "short", "long", "bangs")
+_STYLE_CLASS = {0: 0, 1: 1, 2: 2, 3: 3, 4: 1}
+EYE_COLOURS = ("dark_brown", "brown", "green", "blue", "grey")
+HUES = ("red", "yellow", "green", "cyan", "blue", "magenta")
+
+
+def synthetic_attributes() -> list[Attribute]:
+    return [Attribute("skin", SKIN), Attribute("hair_colour", HAIR_COLOURS, {"hair_style": ("bald",)}),
+            Attribute("hair_style", HAIR_STYLES), Attribute("glasses", ("no", "yes")),
+            Attribute("smiling", ("no", "yes")), Attribute("eye_colour", EYE_COLOURS),
+            Attribute("background_hue", HUES)]
+
+
+def background_hue(r: float, g: float, b: float) -> int:
+    """The background colour's hue in 6 sectors of 60 degrees centred on red, yellow, green, cyan, blue, magenta."""
+    hue = colorsys.rgb_to_hsv(r / 255, g / 255, b / 255)[0]
+    return int(((hue * 360 + 30) % 360) // 60)
+
+
+def _synthetic_values(row: dict) -> list[int]:
+    skin = int(row["skin"])
+    style = _STYLE_CLASS[int(row["hair_style"])]
+    return [0 if skin <= 2 else 1 if skin <= 4 else 2,
+            MISSING if HAIR_STYLES[style] == "bald" else int(row["hair_colour"]),
+            style, int(row["glasses"]), int(float(row["smile"]) > 0.35), int(row["eye_colour"]),
+            background_hue(float(row["background_r"]), float(row["background_g"]), float(row["background_b"]))]
+
+
+def read_table(path: str | Path) -> tuple[list[Attribute], dict[str, list[int]]]:
+    """The attributes a table describes and each image's class indices, keyed by image file name."""
+    path = Path(path)
+    if path.name == "list_attr_synthetic.csv":
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+        return synthetic_attributes(), {r["image_id"]: _synthetic_values(r) for r in rows}
+    names, values = _celeba_rows(path)
+    attrs = [Attribute(n, ("no", "yes")) for n in names]
+    return attrs, {k: [1 if v > 0 else 0 for v in vs] for k, vs in values.items()}
+
+
+# ----------------------------------------------------------------------------- the data stage's files
+
+
+def write_attribute_files(table: str | None, manifest_paths: list[str], out_tsv: str | Path,
+                          out_json: str | Path) -> dict:
+    """``attributes.tsv`` (one row per kept image, manifest order; -1 = unknown) and ``attributes.json``
+    (the attributes and their classes). Without a table both say so; the comparison is then skipped."""
+    if not table:
+        spec = {"attributes": [], "table": None,
+                "note": f"no attribute table ({', '.join(TABLE_FILES)}) in the data set: attribute coverage is "
+                        "not measured"}
+        Path(out_tsv).write_text("path\n")
+        Path(out_json).write_text(json.dumps(spec, indent=2) + "\n")
+        log.info("%s", spec["note"])
+        return spec
+    attrs, values = read_table(table)
+    missing = 0
+    with open(out_tsv, "w", newline="", encoding="utf-8", errors="surrogateescape") as f:
+        w = csv.writer(f, delimiter="\t", lineterminator="\n")
+        w.writerow(["path", *(a.name for a in attrs)])
+        for path in manifest_paths:
+            row = values.get(Path(path).name)
+            if row is None:
+                missing += 1
+                row = [MISSING] * len(attrs)
+            w.writerow([path, *row])
+    spec = {"attributes": [a.to_json() for a in attrs], "table": str(table), "images": len(manifest_paths),
+            "images_not_in_table": missing}
+    Path(out_json).write_text(json.dumps(spec, indent=2) + "\n")
+    log.info("attributes: %d per image from %s (%d kept images not in the table)", len(attrs), table, missing)
+    return spec
+
+
+def load_attribute_files(tsv: str | Path, spec_json: str | Path) -> tuple[list[Attribute], np.ndarray]:
+    """The attributes and a (images, attributes) int array of class indices in manifest order."""
+    spec = json.loads(Path(spec_json).read_text())
+    attrs = [Attribute.from_json(a) for a in spec["attributes"]]
+    with open(tsv, newline="", encoding="utf-8", errors="surrogateescape") as f:
+        rows = list(csv.reader(f, delimiter="\t"))[1:]
+    labels = np.array([[int(v) for v in r[1:]] for r in rows], dtype=np.int64).reshape(len(rows), len(attrs))
+    return attrs, labels
+
+
+# --------------------------------------------------------------------------------------- comparing
+
+
+def apply_unknown(attrs: list[Attribute], labels: np.ndarray) -> np.ndarray:
+    """Labels with an attribute set to unknown where its ``unknown_when`` condition holds (e.g. bald)."""
+    labels = labels.copy()
+    index = {a.name: i for i, a in enumerate(attrs)}
+    for i, a in enumerate(attrs):
+        for key, classes in a.unknown_when.items():
+            if key in index:
+                cond = np.isin(labels[:, index[key]], [attrs[index[key]].classes.index(c) for c in classes])
+                labels[cond, i] = MISSING
+    return labels
+
+
+def frequencies(attr: Attribute, column: np.ndarray) -> np.ndarray:
+    known = column[column != MISSING]
+    counts = np.bincount(known, minlength=len(attr.classes)).astype(np.float64)
+    return counts / max(len(known), 1)
+
+
+def joint_coverage(real: np.ndarray, generated: np.ndarray, min_share: float = 0.01) -> tuple[float, int]:
+    """The fraction of attribute combinations holding at least ``min_share`` of the real images that at
+    least one generated image falls into; and how many such combinations there are. Rows with an
+    unknown value are left out."""
+    real = real[(real != MISSING).all(axis=1)]
+    generated = generated[(generated != MISSING).all(axis=1)]
+    if not len(real):
+        return float("nan"), 0
+    counts = Counter(map(tuple, real))
+    frequent = [c for c, k in counts.items() if k >= min_share * len(real)]
+    seen = set(map(tuple, generated))
+    return (sum(c in seen for c in frequent) / len(frequent) if frequent else float("nan")), len(frequent)
+
+
+def choose_joint(attrs: list[Attribute], labels: np.ndarray, count: int = 3) -> list[str]:
+    """The ``count`` attributes with the most entropy in the real data (unknown values left out)."""
+
+    def entropy(i):
+        p = frequencies(attrs[i], labels[:, i])
+        p = p[p > 0]
+        return float(-(p * np.log(p)).sum())
+
+    order = sorted(range(len(attrs)), key=lambda i: (-entropy(i), attrs[i].name))
+    return [attrs[i].name for i in order[:count]]
+
+
+def compare(attrs: list[Attribute], real: np.ndarray, generated: np.ndarray, joint: list[str],
+            min_share: float = 0.01, words: int = 5) -> dict:
+    """Per-attribute frequencies and total variation distance, joint coverage over ``joint``, and the
+    ``words`` largest differences of a class's frequency, in words ("glasses: generated 61%, real 14%")."""
+    real, generated = apply_unknown(attrs, real), apply_unknown(attrs, generated)
+    per, diffs = {}, []
+    for i, a in enumerate(attrs):
+        p, q = frequencies(a, real[:, i]), frequencies(a, generated[:, i])
+        per[a.name] = {"tvd": float(0.5 * np.abs(p - q).sum()),
+                       "real": dict(zip(a.classes, map(float, p))), "generated": dict(zip(a.classes, map(float, q)))}
+        for k, c in enumerate(a.classes):
+            if a.binary and c == "no":
+                continue
+            label = a.name if a.binary else f"{a.name} {c}"
+            diffs.append((abs(q[k] - p[k]), f"{label}: generated {q[k]:.0%}, real {p[k]:.0%}"))
+    cols = [next(i for i, a in enumerate(attrs) if a.name == n) for n in joint]
+    coverage, combos = joint_coverage(real[:, cols], generated[:, cols], min_share)
+    return {"per_attribute": per, "max_tvd": max((v["tvd"] for v in per.values()), default=float("nan")),
+            "joint_attributes": list(joint), "joint_min_share": min_share, "joint_combinations": combos,
+            "joint_coverage": coverage,
+            "largest_differences": [text for _, text in sorted(diffs, key=lambda d: -d[0])[:words]]}
+
