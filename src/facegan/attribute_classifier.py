@@ -3,7 +3,7 @@
 One convolutional trunk (four stride-2 3x3 convolutions with BatchNorm and ReLU, global average
 pooling) and one softmax head per attribute (binary and categorical alike), trained for 25 epochs
 with Adam (cosine decay from 2e-3), cross-entropy on every known label (unknown ones have weight 0)
-and random x-flips. A fixed fifth of
+and random x-flips, in mixed precision where the hardware computes it natively (``auto``). A fixed fifth of
 the images (every 5th in manifest order) is held out: each attribute's **balanced accuracy** on it
 (the mean recall over its classes) says whether the classifier reads that attribute reliably, and
 only attributes at or above ``evaluate.attribute_threshold`` are compared. The real-data check is
@@ -39,7 +39,8 @@ def build_classifier(resolution: int, attrs: list[attr_lib.Attribute], width: in
         x = layers.Conv2D(width * 2 ** min(k, 2), 3, strides=2, padding="same", use_bias=False)(x)
         x = layers.ReLU()(layers.BatchNormalization()(x))
     x = layers.Dropout(0.2)(layers.GlobalAveragePooling2D()(x))
-    outputs = {a.name: layers.Dense(len(a.classes), activation="softmax", name=a.name)(x) for a in attrs}
+    outputs = {a.name: layers.Dense(len(a.classes), activation="softmax", name=a.name, dtype="float32")(x)
+               for a in attrs}
     return keras.Model(image, outputs, name="attribute_classifier")
 
 
@@ -68,12 +69,16 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, attrs: list[attr_li
     import keras
     import tensorflow as tf
 
+    from facegan.devices import precision_policy
     from facegan.images import to_unit
+    from facegan.runtime import dtype_policy
 
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
     held = np.arange(len(images)) % HOLD_OUT_EVERY == 0
-    model = build_classifier(images.shape[1], attrs)
+    kind = "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
+    with dtype_policy(precision_policy("auto", kind)):  # mixed precision where the hardware is native at it
+        model = build_classifier(images.shape[1], attrs)
     steps = epochs * -(-int((~held).sum()) // BATCH)
     model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(LEARNING_RATE, steps)),
                   loss={a.name: "sparse_categorical_crossentropy" for a in attrs}, jit_compile=False)

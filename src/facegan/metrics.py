@@ -120,13 +120,23 @@ def _projections(desc: np.ndarray, dirs: np.ndarray) -> np.ndarray:
 
 
 def sliced_wasserstein_many(a: np.ndarray, others: list[np.ndarray], rng: np.random.Generator,
-                            dir_repeats: int = DIR_REPEATS, dirs_per_repeat: int = DIRS_PER_REPEAT) -> list[float]:
-    """:func:`sliced_wasserstein` of ``a`` against each of ``others`` (same directions; ``a`` projected once)."""
+                            dir_repeats: int = DIR_REPEATS, dirs_per_repeat: int = DIRS_PER_REPEAT,
+                            a_cache: list | None = None) -> list[float]:
+    """:func:`sliced_wasserstein` of ``a`` against each of ``others`` (same directions; ``a`` projected once).
+
+    ``a_cache``: a list that keeps ``a``'s sorted projections between calls made with the same ``rng`` seed
+    (they depend only on ``a`` and the directions), so repeated measurements against ``a`` sort half as much.
+    """
     results = [[] for _ in others]
-    for _ in range(dir_repeats):
+    for repeat in range(dir_repeats):
         dirs = rng.standard_normal((a.shape[1], dirs_per_repeat))
         dirs = (dirs / np.sqrt(np.sum(np.square(dirs), axis=0, keepdims=True))).astype(np.float32)
-        pa = _projections(a, dirs)
+        if a_cache is not None and repeat < len(a_cache):
+            pa = a_cache[repeat]
+        else:
+            pa = _projections(a, dirs)
+            if a_cache is not None:
+                a_cache.append(pa)
         for k, b in enumerate(others):
             results[k].append(float(np.mean(np.abs(pa - _projections(b, dirs)))))
     return [float(np.mean(r)) for r in results]
@@ -148,10 +158,14 @@ def swd_descriptors(images_uint8_nhwc: np.ndarray, seed: int) -> dict[int, np.nd
     return {res: finalize_descriptors(descriptors(level, rng)) for res, level in zip(resolutions, pyramid)}
 
 
-def swd_many(real_desc: dict[int, np.ndarray], fake_descs: list[dict[int, np.ndarray]], seed: int = 0) -> list[dict]:
-    """:func:`swd` of the real set against several others, with the real projections computed once."""
+def swd_many(real_desc: dict[int, np.ndarray], fake_descs: list[dict[int, np.ndarray]], seed: int = 0,
+             real_cache: dict | None = None) -> list[dict]:
+    """:func:`swd` of the real set against several others, with the real projections computed once (and kept
+    in ``real_cache``, a dict, across calls when one is given)."""
     rng = np.random.default_rng(seed)
-    per_level = {res: sliced_wasserstein_many(real_desc[res], [f[res] for f in fake_descs], rng) for res in real_desc}
+    per_level = {res: sliced_wasserstein_many(real_desc[res], [f[res] for f in fake_descs], rng,
+                                              a_cache=None if real_cache is None else real_cache.setdefault(res, []))
+                 for res in real_desc}
     out = []
     for k in range(len(fake_descs)):
         d = {f"SWDx1e3_{res}": 1e3 * per_level[res][k] for res in real_desc}
