@@ -115,9 +115,9 @@ def test_classifier_trains_measures_held_out_accuracy_and_skips_unreliable_attri
     attrs = [A.Attribute("bright", ("no", "yes")), A.Attribute("noise", ("no", "yes"))]
     labels = np.stack([(images.mean(axis=(1, 2, 3)) > np.median(images.mean(axis=(1, 2, 3)))).astype(int),
                        np.random.default_rng(0).integers(0, 2, len(images))], axis=1)
-    report = train_classifier(images, labels, attrs, 0, 0.75, tmp_path / "clf", epochs=15)
+    report = train_classifier(images, labels, attrs, 0, 0.7, tmp_path / "clf", epochs=30, precision=False)
     assert report["held_out"] == len(images) // 5 + (len(images) % 5 > 0)
-    assert report["balanced_accuracy"]["bright"] >= 0.75 and report["balanced_accuracy"]["noise"] < 0.75
+    assert report["balanced_accuracy"]["bright"] >= 0.7 and report["balanced_accuracy"]["noise"] < 0.7
     assert report["reliable"] == ["bright"] and report["real_vs_real"]["joint_coverage"] == 1.0
     model, report = load(tmp_path / "clf")
     result = compare_generated(model, report, images[:40], np.zeros_like(images[:40]))  # all-black "faces"

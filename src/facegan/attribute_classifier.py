@@ -1,15 +1,15 @@
 """A small attribute classifier trained on the real images, to read the data's attributes off generated faces.
 
-One convolutional trunk (four stride-2 3x3 convolutions with BatchNorm and ReLU, global average
-pooling) and one softmax head per attribute (binary and categorical alike), trained for 25 epochs
-with Adam (cosine decay from 2e-3), cross-entropy on every known label (unknown ones have weight 0)
-and random x-flips, in mixed precision where the hardware computes it natively (``auto``). A fixed fifth of
-the images (every 5th in manifest order) is held out: each attribute's **balanced accuracy** on it
-(the mean recall over its classes) says whether the classifier reads that attribute reliably, and
-only attributes at or above ``evaluate.attribute_threshold`` are compared. The real-data check is
-recorded too: the predicted frequencies of two disjoint halves of the real images, compared as a
-generator would be (what a perfect generator reads).
-"""
+Images are first averaged down to 32x32. One convolutional trunk (four stride-2 3x3 convolutions
+with BatchNorm and ReLU, global average pooling) and one softmax head per attribute (binary and
+categorical alike), trained for 25 epochs with Adam (cosine decay from 2e-3), cross-entropy on every
+known label (unknown ones have weight 0) and random x-flips, in mixed precision where the hardware
+computes it natively (``auto``). A fixed fifth of the images (every 5th in manifest order) is held
+out: each attribute's **balanced accuracy** on it (the mean recall over its classes) says whether
+the classifier reads that attribute reliably, and only attributes at or above
+``evaluate.attribute_threshold`` are compared. The real-data check is recorded too: the predicted
+frequencies of two disjoint halves of the real images, compared as a generator would be (what a
+perfect generator reads)."""
 
 from __future__ import annotations
 
@@ -23,10 +23,19 @@ from facegan import attributes as attr_lib
 
 log = logging.getLogger(__name__)
 
+SIDE = 32  # images are averaged down to 32x32 first: as accurate on the demo as 64x64, and 3x faster
 HOLD_OUT_EVERY = 5
 EPOCHS = 25
 BATCH = 64
 LEARNING_RATE = 2e-3  # Adam, cosine decay to 0 over the run
+
+
+def shrink(images_uint8: np.ndarray) -> np.ndarray:
+    """Images averaged over k x k blocks down to SIDE x SIDE (k = side / SIDE), as float32 in [-1, 1]."""
+    n, h = images_uint8.shape[:2]
+    k = max(1, h // SIDE)
+    x = images_uint8.reshape(n, h // k, k, h // k, k, 3).astype(np.float32).mean(axis=(2, 4))
+    return x / 127.5 - 1.0
 
 
 def build_classifier(resolution: int, attrs: list[attr_lib.Attribute], width: int = 32):
@@ -53,36 +62,34 @@ def balanced_accuracy(true: np.ndarray, predicted: np.ndarray, classes: int) -> 
 
 def predict(model, images_uint8: np.ndarray, attrs: list[attr_lib.Attribute], batch: int = 256) -> np.ndarray:
     """(images, attributes) class indices, with the unknown rules applied (e.g. no hair colour if bald)."""
-    from facegan.images import to_unit
-
     out = []
     for i in range(0, len(images_uint8), batch):
-        probs = model(to_unit(images_uint8[i:i + batch]), training=False)
+        probs = model(shrink(images_uint8[i:i + batch]), training=False)
         out.append(np.stack([np.argmax(np.asarray(probs[a.name]), axis=-1) for a in attrs], axis=1))
     labels = np.concatenate(out) if out else np.zeros((0, len(attrs)), np.int64)
     return attr_lib.apply_unknown(attrs, labels)
 
 
 def train_classifier(images: np.ndarray, labels: np.ndarray, attrs: list[attr_lib.Attribute], seed: int,
-                     threshold: float, out_dir: str | Path, epochs: int = EPOCHS) -> dict:
+                     threshold: float, out_dir: str | Path, epochs: int = EPOCHS,
+                     precision: bool | str = "auto") -> dict:
     """Train, measure on the held-out fifth, save ``model.keras`` and ``report.json`` in ``out_dir``."""
     import keras
     import tensorflow as tf
 
     from facegan.devices import precision_policy
-    from facegan.images import to_unit
     from facegan.runtime import dtype_policy
 
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
     held = np.arange(len(images)) % HOLD_OUT_EVERY == 0
     kind = "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
-    with dtype_policy(precision_policy("auto", kind)):  # mixed precision where the hardware is native at it
-        model = build_classifier(images.shape[1], attrs)
+    with dtype_policy(precision_policy(precision, kind)):  # auto: mixed precision where the hardware is native
+        model = build_classifier(min(SIDE, images.shape[1]), attrs)
     steps = epochs * -(-int((~held).sum()) // BATCH)
     model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(LEARNING_RATE, steps)),
                   loss={a.name: "sparse_categorical_crossentropy" for a in attrs}, jit_compile=False)
-    x = to_unit(images[~held])
+    x = shrink(images[~held])
     y = {a.name: np.maximum(labels[~held, i], 0) for i, a in enumerate(attrs)}
     w = {a.name: (labels[~held, i] >= 0).astype(np.float32) for i, a in enumerate(attrs)}
     model.fit(x, y, sample_weight=w, batch_size=BATCH, epochs=epochs, verbose=0, shuffle=True)
