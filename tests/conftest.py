@@ -30,7 +30,7 @@ configure_tensorflow()  # the tests are an entry point: the same TensorFlow sett
 TINY_MODEL = {"architecture": "dcgan", "latent_dim": 16, "width": 8}
 CANONICAL_TRAIN = yaml.safe_load((REPO / "config" / "canonical-dcgan.yaml").read_text())["train"]
 TINY_TRAIN = {**CANONICAL_TRAIN, "epochs": 2, "batch_size": 16, "shuffle_buffer": 64, "mixed_precision": False,
-              "gpus": 0}
+              "gpus": 0, "steps_per_execution": 1}
 
 
 def run_python(args: list[str], *, timeout: int = 900, check: bool = True, cwd: Path | None = None,
@@ -114,11 +114,11 @@ def build_tiny_shards(root: Path, count: int = 96, shards: int = 2, resolution: 
 
 def run_training(workdir: Path, data: dict, *, timeout: int = 600, check: bool = True, model: dict | None = None,
                  sleep_per_step: float = 0.0, poison_after_epoch: int | None = None, wait: bool = True,
-                 reference: str | None = None, swd: str | None = None, **train_keys):
+                 reference: str | None = None, swd: str | None = None, env: dict | None = None, **train_keys):
     """The train step (``facegan.steps.train.train``) in a fresh process on ``data`` (:func:`build_tiny_shards`),
     writing ``workdir/train/``, ``workdir/train_state/`` and ``workdir/train.log``. ``train_keys`` override
     :data:`TINY_TRAIN`; ``sleep_per_step`` and ``poison_after_epoch`` add test callbacks (train_job.py).
-    ``wait=False`` returns the running ``Popen``."""
+    ``wait=False`` returns the running ``Popen``; ``env`` replaces the environment."""
     workdir.mkdir(parents=True, exist_ok=True)
     out = workdir / "train"
     spec = {
@@ -127,7 +127,8 @@ def run_training(workdir: Path, data: dict, *, timeout: int = 600, check: bool =
                  "history": str(out / "history.csv"), "progress": str(out / "progress"),
                  "training_options": str(out / "training_options.json"), "model": {**TINY_MODEL, **(model or {})},
                  "training": {**TINY_TRAIN, **train_keys}, "resolution": 32, "seed": 0,
-                 "state_dir": str(workdir / "train_state"), "reference": reference, "swd": swd},
+                 "state_dir": str(workdir / "train_state"), "reference": reference, "swd": swd,
+                 "steps": str(out / "steps.csv"), "snapshots": str(out / "snapshots")},
         "log_file": str(workdir / "train.log"),
         "sleep_per_step": sleep_per_step,
         "poison_after_epoch": poison_after_epoch,
@@ -136,8 +137,8 @@ def run_training(workdir: Path, data: dict, *, timeout: int = 600, check: bool =
     args = [HERE / "train_job.py", workdir / "train_job.json"]
     if not wait:
         return subprocess.Popen([sys.executable, *map(str, args)], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-    return run_python(args, timeout=timeout, check=check)
+                                stderr=subprocess.DEVNULL, env=env)
+    return run_python(args, timeout=timeout, check=check, env=env)
 
 
 def model_weights(path: Path) -> list:

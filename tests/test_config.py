@@ -42,7 +42,8 @@ def test_config_readme_is_generated_from_the_current_schema(repo):
 # JSON Schema keywords the schema may use; anything else in a property is a typo or a YAML slip (a comma in a
 # flow mapping once turned "endpoints included." into a key).
 SCHEMA_KEYWORDS = {"$schema", "description", "type", "additionalProperties", "properties", "default", "enum",
-                   "minimum", "maximum", "exclusiveMinimum", "pattern", "items", "minItems", "not", "anyOf"}
+                   "minimum", "maximum", "exclusiveMinimum", "pattern", "items", "minItems", "not", "anyOf",
+                   "propertyNames"}
 
 
 def test_schema_uses_only_json_schema_keywords_and_is_valid():
@@ -116,3 +117,11 @@ def test_the_canonical_dcgan_is_one_config_away(repo):
     # and without the overlay, the defaults are the improved step
     plain = TrainOptions.from_config(celeba["model"], celeba["train"], 64, 0)
     assert plain.gan.ema_kimg == 40 and plain.gan.augment == "translation,cutout" and plain.data.mirror
+
+
+def test_the_gpu_extra_is_tensorflow_with_cuda_at_the_pinned_version(repo):
+    import tomllib
+
+    project = tomllib.loads((repo / "pyproject.toml").read_text())["project"]
+    tf_pin = next(d for d in project["dependencies"] if d.startswith("tensorflow=="))
+    assert project["optional-dependencies"]["gpu"] == [tf_pin.replace("tensorflow", "tensorflow[and-cuda]")]

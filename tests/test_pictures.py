@@ -63,17 +63,31 @@ def test_progress_gif_has_one_labelled_frame_per_epoch(tmp_path):
     assert np.array_equal(last[-70:, :, 0], np.full((70, 70), 200))
 
 
-def test_loss_plot_draws_both_losses(tmp_path):
+def _colour_pixels(png, colour, tolerance=30):
+    pixels = np.asarray(Image.open(png).convert("RGB")).reshape(-1, 3).astype(int)
+    return int((np.abs(pixels - colour).sum(axis=1) < tolerance).sum())
+
+
+BLUE, ORANGE, GREEN, RED = (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40)  # matplotlib's C0-C3
+
+
+def test_loss_plot_draws_both_losses_and_the_step_series(tmp_path):
     with open(tmp_path / "h.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["epoch", "d_loss", "g_loss", "seconds", "images_per_s", "steps"])
         for e in range(1, 6):
             w.writerow([e, 1 / e, e, 1, 1, 1])
     pictures.plot_losses(tmp_path / "h.csv", tmp_path / "l.png")
-    pixels = np.asarray(Image.open(tmp_path / "l.png").convert("RGB")).reshape(-1, 3).astype(int)
-    # matplotlib's first two colours: the discriminator's line (blue) and the generator's (orange)
-    for colour in ((31, 119, 180), (255, 127, 14)):
-        assert (np.abs(pixels - colour).sum(axis=1) < 30).sum() > 200, colour
+    assert _colour_pixels(tmp_path / "l.png", BLUE) > 50 and _colour_pixels(tmp_path / "l.png", ORANGE) > 50
+    assert _colour_pixels(tmp_path / "l.png", GREEN) == 0  # no step log: no D(x) panel
+    with open(tmp_path / "s.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["step", "epoch", "step_d_loss", "step_g_loss", "d_x", "d_g_z"])
+        for k in range(1, 101):
+            w.writerow([k, k / 20, 1 + np.sin(k), 2 + np.cos(k), 0.7, 0.3])
+    pictures.plot_losses(tmp_path / "h.csv", tmp_path / "l2.png", tmp_path / "s.csv")
+    for colour in (BLUE, ORANGE, GREEN, RED):
+        assert _colour_pixels(tmp_path / "l2.png", colour) > 200, colour
     (tmp_path / "empty.csv").write_text("epoch,d_loss,g_loss,seconds,images_per_s,steps\n")
     with pytest.raises(ValueError, match="no epochs"):
         pictures.plot_losses(tmp_path / "empty.csv", tmp_path / "e.png")
@@ -138,7 +152,7 @@ def test_command_line_needs_only_the_base_install(generator, tmp_path, python):
     """`pip install facegan` without the workflow extra: the command works without any of the extra's packages."""
     generator.save(tmp_path / "g.keras")
     extra = ["snakemake", "kaggle", "matplotlib", "simplejpeg", "google_crc32c", "tqdm", "yaml", "jsonschema",
-             "tensorboard", "imageio"]
+             "tensorboard"]
     code = (f"import sys\nfor name in {extra!r}:\n    sys.modules[name] = None  # import fails as if not installed\n"
             "from facegan.cli import main\n"
             f"sys.exit(main(['generate', '--model', {str(tmp_path / 'g.keras')!r}, '-n', '2', "

@@ -29,7 +29,8 @@ def slurm_args(repo):
             "--slurm-no-account", "--jobs", "4", "--latency-wait", "5",
             "--default-resources", "mem_mb=1000", "runtime=30",
             "--set-resources", "train:mem_mb=3000", "train:cpus_per_gpu=1", "train:runtime=30",
-            "--set-threads", "train=2"]
+            "sweep_train:mem_mb=3000", "sweep_train:cpus_per_gpu=1", "sweep_train:runtime=30",
+            "--set-threads", "train=2", "sweep_train=2", "attribute_classifier=2"]
 
 
 def _cluster_up() -> bool:
@@ -49,18 +50,21 @@ def cluster():
 
 
 def test_workflow_runs_as_slurm_jobs_and_matches_a_local_run(cluster, tmp_path, snakemake, config, slurm_args):
-    slurm = snakemake(tmp_path / "slurm", config, "train", *slurm_args, timeout=900)
-    out = slurm.stdout + slurm.stderr
+    # train.gpus 2: SLURM grants the 2 (fake) GPUs (--gpus=2) and exports them, but no TensorFlow GPU is
+    # behind them: the train job stops with one line instead of spending a GPU allocation on the CPU.
+    failed = snakemake(tmp_path / "slurm", config, "train", *slurm_args, timeout=900, check=False)
+    out = failed.stdout + failed.stderr
     job_ids = re.findall(r"SLURM jobid (\d+)", out) or re.findall(r"SLURM run ID[^\n]*?(\d+)", out)
-    assert len(job_ids) >= 6, out[-3000:]  # download, index, 3 shards, data_stats, train
-
+    assert failed.returncode != 0 and len(job_ids) >= 6, out[-3000:]  # download, index, 3 shards, data_stats, train
     train_log = (tmp_path / "slurm" / "logs" / "train.log").read_text()
-    # SLURM granted the 2 GPUs train asked for (--gpus=2) and exported them; with no real GPU behind
-    # the fake cards TensorFlow trains on the CPU.
     assert re.search(r"SLURM job \d+: using the GPUs SLURM assigned \(CUDA_VISIBLE_DEVICES=0,1\)", train_log)
-    assert "training on CPU" in train_log
+    assert "TensorFlow sees no GPU although CUDA_VISIBLE_DEVICES=0,1" in train_log and "facegan[gpu]" in train_log
 
-    snakemake(tmp_path / "local", config, "train", "--cores", "2", "--set-threads", "train=2")
+    # train.gpus 0: a CPU job on the cluster, the same weights as a local run.
+    cpu = {**config, "train": {**config["train"], "gpus": 0}}
+    snakemake(tmp_path / "slurm", cpu, "train", *slurm_args, timeout=900)
+    assert "training on CPU" in (tmp_path / "slurm" / "logs" / "train.log").read_text()
+    snakemake(tmp_path / "local", cpu, "train", "--cores", "2", "--set-threads", "train=2")
     stats = [json.loads((tmp_path / w / "results/data/stats.json").read_text()) for w in ("slurm", "local")]
     assert stats[0]["dataset_sha256"] == stats[1]["dataset_sha256"]
     import keras
@@ -69,3 +73,21 @@ def test_workflow_runs_as_slurm_jobs_and_matches_a_local_run(cluster, tmp_path, 
     weights = [keras.models.load_model(tmp_path / w / "results/train/generator.keras").get_weights()
                for w in ("slurm", "local")]
     assert all(np.array_equal(a, b) for a, b in zip(*weights))
+
+
+def test_a_sweep_submits_each_run_as_its_own_training_job(cluster, tmp_path, snakemake, config, slurm_args):
+    import csv
+
+    sweep = {**config, "train": {**config["train"], "gpus": 0},
+             "evaluate": {"images": 48, "attribute_threshold": 0.0, "attribute_images": 100},
+             "sweep": {"w4": {"model": {"width": 4}}, "w8": {"model": {"width": 8}}}}
+    # The shared part (data, real reference, classifier) locally, to keep the test short; then the runs
+    # through the profile: each run's training, faces and evaluation as SLURM jobs.
+    snakemake(tmp_path, sweep, "results/eval/real_reference.npz", "results/eval/attribute_classifier", "--cores", "2")
+    out = snakemake(tmp_path, sweep, "sweep", *slurm_args, timeout=1200)
+    assert len(set(re.findall(r"SLURM jobid (\d+)", out.stdout + out.stderr))) >= 7, out.stderr[-3000:]
+    ids = [re.search(r"runs as SLURM job (\d+)", (tmp_path / f"logs/sweep/{run}/train.log").read_text()).group(1)
+           for run in ("w4", "w8")]
+    assert ids[0] != ids[1]
+    with open(tmp_path / "results/sweep/summary.csv") as f:
+        assert [row["run"] for row in csv.DictReader(f)] == ["w4", "w8"]

@@ -1,15 +1,23 @@
-"""The callbacks ``fit()`` runs during training: per-step checks and checkpoints, per-epoch records.
+"""The callbacks ``fit()`` runs during training: per-execution checks, checkpoints and step logs; per-epoch records.
 
-Module-level classes (tests use them directly): :class:`StepGuard` stops on a non-finite loss at once
-and checkpoints every N steps; :class:`EpochEnd` writes the history row and the progress grid, then
-the checkpoint. A run resumed mid-epoch (:class:`ResumePoint`) counts its steps from where it
-stopped.
+Module-level classes (tests use them directly). Keras calls ``on_train_batch_end`` once per execution
+of ``steps_per_execution`` steps, and the step itself records a non-finite loss and its step values
+(:class:`facegan.gan.GAN`), so the host reads the device only at these boundaries:
+
+* :class:`StepGuard` stops on a non-finite loss (naming the step it happened at) before anything
+  is saved, and checkpoints every ``checkpoint_every_steps`` steps (at the first boundary after each
+  multiple);
+* :class:`StepLog` writes the step's losses and mean D(x), D(G(z)) every ``log_every_steps`` steps
+  (``steps.csv`` and TensorBoard);
+* :class:`EpochEnd` writes the history row, the progress grid, the SWD and generator snapshots when
+  due, then the epoch's checkpoint.
+
+A run resumed mid-epoch (:class:`ResumePoint`) counts its steps from where it stopped.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
 from dataclasses import dataclass
 
@@ -39,8 +47,13 @@ class ResumePoint:
         return self.step if epoch == self.epoch else 0
 
 
+def _steps_done(logs: dict) -> int:
+    """Steps trained since the start of training, after the execution that produced ``logs``."""
+    return int(logs["step"])
+
+
 class StepGuard(keras.callbacks.Callback):
-    """Stops on a non-finite loss at once; checkpoints every ``every`` steps (0 = never) inside an epoch."""
+    """Stops on a non-finite loss; checkpoints every ``every`` steps (0 = never) inside an epoch."""
 
     def __init__(self, checkpoints: Checkpoints, resume: ResumePoint, steps_per_epoch: int, every: int):
         super().__init__()
@@ -48,16 +61,48 @@ class StepGuard(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
-        self.offset = self.resume.steps_done_before(epoch)
+        self.done = self.resume.steps_done_before(epoch)
 
     def on_train_batch_end(self, batch, logs=None):
-        d, g = float(logs["d_loss"]), float(logs["g_loss"])
-        step = self.offset + batch + 1
-        if not (math.isfinite(d) and math.isfinite(g)):
-            raise NonFiniteLoss(f"non-finite loss (d_loss {d}, g_loss {g}) in epoch {self.epoch + 1}, step {step}")
-        if self.every and step % self.every == 0 and step < self.steps_per_epoch:
+        bad = int(logs["nonfinite_step"])
+        if bad >= 0:
+            d, g = float(logs["step_d_loss"]), float(logs["step_g_loss"])
+            epoch, step = divmod(bad, self.steps_per_epoch)
+            raise NonFiniteLoss(f"non-finite loss (d_loss {d}, g_loss {g}) in epoch {epoch + 1}, step {step + 1}")
+        step = _steps_done(logs) - self.epoch * self.steps_per_epoch
+        if self.every and step < self.steps_per_epoch and step // self.every > self.done // self.every:
             self.checkpoints.save(self.epoch, step)
             log.info("checkpoint at epoch %d step %d", self.epoch + 1, step)
+        self.done = step
+
+
+class StepLog(keras.callbacks.Callback):
+    """The step's losses and mean D(x), D(G(z)) every ``every`` steps (at the first boundary after each multiple)."""
+
+    def __init__(self, state: TrainingState, steps_per_epoch: int, every: int, writer=None):
+        super().__init__()
+        self.state, self.steps_per_epoch, self.every, self.writer = state, steps_per_epoch, every, writer
+        self.last = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = _steps_done(logs)
+        if self.last is None:
+            self.last = step - 1
+        if step // self.every > self.last // self.every:
+            values = {k: float(logs[k]) for k in ("step_d_loss", "step_g_loss", "d_x", "d_g_z")}
+            self.state.append_steps({"step": step, "epoch": f"{step / self.steps_per_epoch:.3f}",
+                                     **{k: f"{v:.6f}" for k, v in values.items()}})
+            if self.writer is not None:
+                import tensorflow as tf
+
+                with self.writer.as_default(step=step):
+                    for k, v in values.items():
+                        tf.summary.scalar(k, v)
+        self.last = step
+
+    def on_train_end(self, logs=None):
+        if self.writer is not None:
+            self.writer.flush()
 
 
 class EpochEnd(keras.callbacks.Callback):
@@ -66,11 +111,13 @@ class EpochEnd(keras.callbacks.Callback):
     GAN's ``sampler`` (the EMA generator when there is one)."""
 
     def __init__(self, state: TrainingState, checkpoints: Checkpoints, resume: ResumePoint, steps_per_epoch: int,
-                 batch_size: int, epochs: int, z_fixed, probe=None, swd_every: int = 0):
+                 batch_size: int, epochs: int, z_fixed, probe=None, swd_every: int = 0, snapshot_every: int = 0,
+                 float32_copy=None):
         super().__init__()
         self.state, self.checkpoints, self.resume = state, checkpoints, resume
         self.steps_per_epoch, self.batch_size, self.epochs, self.z_fixed = steps_per_epoch, batch_size, epochs, z_fixed
         self.probe, self.swd_every = probe, swd_every
+        self.snapshot_every, self.float32_copy = snapshot_every, float32_copy
 
     def on_epoch_begin(self, epoch, logs=None):
         self.t0 = time.perf_counter()
@@ -88,6 +135,11 @@ class EpochEnd(keras.callbacks.Callback):
                  rate)
         if self.probe is not None and ((epoch + 1) % self.swd_every == 0 or epoch + 1 == self.epochs):
             self.measure_swd(epoch + 1)
+        if self.snapshot_every and (epoch + 1) % self.snapshot_every == 0:
+            path = self.state.snapshot_path(epoch + 1)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.float32_copy(self.model.sampler).save(path)
+            log.info("generator snapshot %s", path)
         self.checkpoints.save(epoch + 1, 0)
 
     def measure_swd(self, epoch: int) -> None:
@@ -103,12 +155,19 @@ class EpochEnd(keras.callbacks.Callback):
                  swd["SWDx1e3_avg"], swd["swd_vs_floor"], seconds)
 
 
-def training_callbacks(state: TrainingState, checkpoints: Checkpoints, resume: ResumePoint, steps_per_epoch: int,
-                       batch_size: int, epochs: int, checkpoint_every_steps: int, z_fixed, probe=None,
-                       swd_every: int = 0) -> list:
-    """The callbacks in the order they must run: the guard vets each batch before anything is saved."""
+def training_callbacks(state: TrainingState, checkpoints: Checkpoints, resume: ResumePoint, opts,
+                       steps_per_epoch: int, z_fixed, probe=None, float32_copy=None) -> list:
+    """The callbacks in the order they must run: the guard vets each execution before anything is saved.
+    ``opts`` is the run's :class:`facegan.options.TrainOptions`."""
+    import tensorflow as tf
+
+    run = opts.run
     tensorboard = keras.callbacks.TensorBoard(log_dir=str(state.tensorboard_dir), write_graph=False,
                                               update_freq="epoch", profile_batch=0)
-    return [StepGuard(checkpoints, resume, steps_per_epoch, checkpoint_every_steps),
-            EpochEnd(state, checkpoints, resume, steps_per_epoch, batch_size, epochs, z_fixed, probe, swd_every),
-            tensorboard]
+    callbacks = [StepGuard(checkpoints, resume, steps_per_epoch, run.checkpoint_every_steps)]
+    if run.log_every_steps:
+        writer = tf.summary.create_file_writer(str(state.tensorboard_dir / "steps"))
+        callbacks.append(StepLog(state, steps_per_epoch, run.log_every_steps, writer))
+    callbacks.append(EpochEnd(state, checkpoints, resume, steps_per_epoch, opts.data.batch_size, run.epochs, z_fixed,
+                              probe, run.swd_every_epochs, run.snapshot_every_epochs, float32_copy))
+    return callbacks + [tensorboard]

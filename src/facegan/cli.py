@@ -3,6 +3,7 @@
     facegan generate --model results/train/generator.keras -n 16 --out faces/ --seed 0
     facegan grid --model results/train/generator.h5 --rows 4 --cols 8 --out grid.png
     facegan interpolate --model results/train/generator.keras --out morph.png --steps 10 --rows 4
+    facegan doctor      # TensorFlow, GPUs, CPU, precision and a timed step: paste it into bug reports
 
 Models saved as ``.keras`` or ``.h5`` (the seed notebooks' format) both load.
 """
@@ -54,6 +55,10 @@ def _parser() -> argparse.ArgumentParser:
     it.add_argument("--steps", type=_at_least(2), default=10, help="faces per row, both ends included")
     it.add_argument("--rows", type=_at_least(1), default=4)
     it.add_argument("--out", required=True, help="output .png (an animated .gif is written beside it)")
+    dr = sub.add_parser("doctor", help="what this machine offers facegan: TensorFlow, GPUs, CPU, a timed step")
+    dr.add_argument("--steps", type=_at_least(1), default=3, help="timed steps per device (at least 20 on GPU)")
+    dr.add_argument("--batch", type=_at_least(1), default=None, help="batch size (default 32 on CPU, 128 on GPU)")
+    dr.add_argument("--width", type=_at_least(1), default=64, help="DCGAN width of the timed step (64: canonical)")
     return ap
 
 
@@ -61,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     configure_tensorflow()
+    if args.command == "doctor":
+        from facegan.doctor import report
+
+        return report(args.steps, args.batch, args.width)
     from facegan import pictures
     from facegan.generation import load_generator
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import importlib.resources
+import re
 from pathlib import Path
 
 import jsonschema
@@ -52,11 +53,86 @@ def config_errors(config: dict, schema: dict) -> list[str]:
     return messages
 
 
+SWEEP_KEYS = ("seed", "model", "train")
+
+
+def sweep_errors(config: dict, schema: dict) -> list[str]:
+    """Each sweep run's overrides checked against the keys they override (``sweep.<run>.train.epochs: ...``)."""
+    run_schema = {"type": "object", "additionalProperties": False,
+                  "properties": {k: schema["properties"][k] for k in SWEEP_KEYS}}
+    messages = []
+    for run, overrides in (config.get("sweep") or {}).items():
+        if isinstance(overrides, dict):
+            messages += [f"sweep.{run}.{m}" if not m.startswith("unknown key") else
+                         m.replace("unknown key ", f"unknown key sweep.{run}.") for m in
+                         config_errors(overrides, run_schema)]
+    return messages
+
+
 def check_config(config: dict, schema: str | Path | dict | None = None) -> None:
     schema = schema if isinstance(schema, dict) else load_schema(schema)
-    errors = config_errors(config, schema)
+    errors = config_errors(config, schema) + sweep_errors(config, schema)
     if errors:
         raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(errors))
+
+
+def sweep_run_config(config: dict, run: str) -> dict:
+    """The full config of sweep run ``run``: ``config`` (defaults filled) with the run's overrides."""
+    out = copy.deepcopy({k: v for k, v in config.items() if k != "sweep"})
+    for key, value in config["sweep"][run].items():
+        out[key] = {**out[key], **value} if isinstance(value, dict) else value
+    return out
+
+
+_TRUE, _FALSE, _NULL = ("true", "True", "yes"), ("false", "False", "no"), ("null", "None", "~", "")
+
+
+def _coerce_scalar(value, sub: dict):
+    """``value`` as the type ``sub`` (a property's schema) asks for, when it is a string that reads as one."""
+    if not isinstance(value, str):
+        return value
+    kinds = sub.get("type", [])
+    kinds = [kinds] if isinstance(kinds, str) else list(kinds)
+    enum = sub.get("enum", [])
+    if ("null" in kinds or None in enum) and value in _NULL:
+        return None
+    if ("boolean" in kinds or True in enum) and value in _TRUE + _FALSE:
+        return value in _TRUE
+    if "integer" in kinds and re.fullmatch(r"[+-]?\d+", value.strip()):
+        return int(value)
+    if "number" in kinds:
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    return value
+
+
+def coerce_types(config: dict, schema: dict | None = None) -> dict:
+    """Turn strings into the numbers, booleans and nulls the schema asks for, in place; returns ``config``.
+
+    ``snakemake --config 'train={"epochs": 30}'`` reads nested values as strings ('30'); this makes them
+    what a config file would give, so such overrides validate (and a wrong one still fails, naming its key).
+    """
+    schema = schema or load_schema()
+
+    def walk(node: dict, sub: dict) -> None:
+        for key, value in list(node.items()):
+            prop = sub.get("properties", {}).get(key)
+            if prop is None:
+                continue
+            if isinstance(value, dict) and prop.get("type") == "object":
+                if key == "sweep":
+                    for run in value.values():
+                        if isinstance(run, dict):
+                            walk(run, schema)
+                else:
+                    walk(value, prop)
+            else:
+                node[key] = _coerce_scalar(value, prop)
+
+    walk(config, schema)
+    return config
 
 
 def with_defaults(config: dict | None = None, schema: dict | None = None) -> dict:

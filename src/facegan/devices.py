@@ -3,7 +3,10 @@
 * ``gpus: N`` with GPUs visible -> ``MirroredStrategy`` over the first N (memory growth on), or one
   GPU without mirroring. ``CUDA_VISIBLE_DEVICES`` (set by SLURM or facegan's GPU locks) decides
   which cards are visible at all.
-* no GPU visible -> the CPU, said plainly in the log. ``cpu_replicas: K > 1`` splits the CPU into K
+* ``gpus: N`` but TensorFlow sees no GPU -> an error when GPUs are there (assigned through
+  ``CUDA_VISIBLE_DEVICES`` or listed by ``nvidia-smi``: TensorFlow lacks its CUDA libraries), so a GPU
+  allocation is never spent on the CPU; on a machine without GPUs, the CPU, said in the log.
+* no GPU asked for -> the CPU. ``cpu_replicas: K > 1`` splits the CPU into K
   logical devices and mirrors over them, so the multi-replica code path runs without a GPU (the
   logical devices share one thread pool: a test path, not a speed-up).
 
@@ -17,6 +20,9 @@ import logging
 from dataclasses import dataclass, field
 
 import tensorflow as tf
+
+from facegan.errors import FaceganError
+from facegan.gpuinfo import expected_gpus
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +62,12 @@ def setup_devices(gpus: int = 0, cpu_replicas: int = 1, threads: int | None = No
         setup = DeviceSetup(strategy, "gpu", names, gpus, notes)
     else:
         if gpus > 0:
-            notes.append(f"train.gpus is {gpus} but no GPU is visible to TensorFlow: training on the CPU")
+            expected = expected_gpus()
+            if expected:
+                raise GpuUnusableError(f"TensorFlow sees no GPU although {expected}: install facegan[gpu] "
+                                       "(pip install -e '.[gpu]': TensorFlow with its CUDA libraries; facegan doctor "
+                                       "says more) or set train.gpus: 0 to train on the CPU")
+            notes.append(f"train.gpus is {gpus} but this machine has no GPU: training on the CPU")
         if physical:
             tf.config.set_visible_devices([], "GPU")  # gpus: 0 means CPU even where GPUs exist
         cpu = tf.config.list_physical_devices("CPU")[0]
@@ -73,6 +84,10 @@ def setup_devices(gpus: int = 0, cpu_replicas: int = 1, threads: int | None = No
         log.warning("%s", note)
     log.info("training on %s: %d replica(s) %s", setup.kind.upper(), setup.replicas, ", ".join(setup.devices))
     return setup
+
+
+class GpuUnusableError(FaceganError):
+    """GPUs were assigned to the job or are on the machine, but TensorFlow cannot use them."""
 
 
 def cpu_has_bf16(cpuinfo: str | None = None) -> bool:

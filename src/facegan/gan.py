@@ -62,6 +62,10 @@ class GAN(keras.Model):
         self.ema_kimg, self.ema_rampup = float(ema_kimg), ema_rampup
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        # The first step whose loss was not finite (-1: none yet), set inside the compiled step so the host
+        # need not read the losses after every step; the same on every replica.
+        self.nonfinite_step = tf.Variable(-1, dtype=tf.int64, trainable=False, name="nonfinite_step",
+                                          aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
         self._bce = keras.losses.BinaryCrossentropy(from_logits=True, reduction=None)
         # Both networks are built functional models; without this, fit() under a distribution
         # strategy "builds" the GAN by calling it on a batch of images (its input is noise).
@@ -138,7 +142,21 @@ class GAN(keras.Model):
         # Each replica reports its local mean; Mean's sum/count reduce across replicas to the global mean.
         self.d_loss_tracker.update_state(tf.reduce_mean(d_per_example))
         self.g_loss_tracker.update_state(tf.reduce_mean(g_per_example))
-        return {m.name: m.result() for m in self.metrics}
+        # This step's own values over the global batch (the PyTorch tutorial's D(x) and D(G(z)) among them),
+        # identical on every replica; and the non-finite guard.
+        sums = ctx.all_reduce(tf.distribute.ReduceOp.SUM, tf.stack([
+            tf.reduce_sum(d_per_example), tf.reduce_sum(g_per_example),
+            tf.reduce_sum(tf.sigmoid(tf.cast(real_logits, tf.float32))),
+            tf.reduce_sum(tf.sigmoid(tf.cast(fake_logits, tf.float32)))]))
+        step_values = sums / tf.cast(global_batch, tf.float32)
+        bad = tf.logical_not(tf.reduce_all(tf.math.is_finite(step_values[:2])))
+        self.nonfinite_step.assign(tf.where(bad & (self.nonfinite_step < 0), tf.cast(step, tf.int64),
+                                            self.nonfinite_step))
+        logs = {m.name: m.result() for m in self.metrics}
+        logs.update(step_d_loss=step_values[0], step_g_loss=step_values[1], d_x=step_values[2],
+                    d_g_z=step_values[3], step=tf.cast(step, tf.int64) + 1,
+                    nonfinite_step=tf.identity(self.nonfinite_step))
+        return logs
 
     def _update_ema(self, strategy, beta):
         """In cross-replica context: G_ema <- G + (G_ema - G) * beta; buffers (BatchNorm statistics) copied."""

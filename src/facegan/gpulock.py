@@ -16,14 +16,13 @@ import errno
 import fcntl
 import logging
 import os
-import shutil
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from facegan.errors import FaceganError
+from facegan.gpuinfo import nvidia_smi_gpus, visible_devices
 
 log = logging.getLogger(__name__)
 
@@ -32,16 +31,10 @@ DEFAULT_LOCK_DIR = Path(os.environ.get("FACEGAN_GPU_LOCK_DIR", Path(tempfile.get
 
 def physical_gpus() -> list[str]:
     """The GPU ids this process may use: ``CUDA_VISIBLE_DEVICES`` if set, else what nvidia-smi lists."""
-    env = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if env is not None:
-        return [g for g in env.split(",") if g.strip() and g.strip() != "-1"]
-    if not shutil.which("nvidia-smi"):
-        return []
-    try:
-        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=20).stdout
-    except (OSError, subprocess.SubprocessError):
-        return []
-    return [str(i) for i, _ in enumerate(line for line in out.splitlines() if line.startswith("GPU "))]
+    visible = visible_devices()
+    if visible is not None:
+        return visible
+    return [str(i) for i in range(len(nvidia_smi_gpus()))]
 
 
 def prepare_lock_dir(lock_dir: Path) -> None:

@@ -80,7 +80,19 @@ class RunOptions:
     mixed_precision: bool | str
     checkpoint_every_steps: int
     swd_every_epochs: int
+    steps_per_execution: int | str
+    log_every_steps: int
+    snapshot_every_epochs: int
+    reader: str
+    reader_memory_share: float
     threads: int | None = None
+
+    def executions(self, device_kind: str) -> int:
+        """Steps per execution: ``steps_per_execution``, or for ``auto`` 8 on the CPU (the tiny model's step
+        costs 1.0x a bare loop there: BENCHMARKS.md) and 32 on GPUs (not measured: no GPU available)."""
+        if self.steps_per_execution != "auto":
+            return int(self.steps_per_execution)
+        return 32 if device_kind == "gpu" else 8
 
 
 FINGERPRINTED = ("model", "optimizer", "gan", "data")

@@ -96,7 +96,18 @@ def progress_gif(progress_dir: str | Path, out_gif: str | Path, out_png: str | P
     return len(frames)
 
 
-def plot_losses(history_csv: str | Path, out: str | Path) -> None:
+def smooth(values: list[float], window: int) -> np.ndarray:
+    """A centred moving average (shorter at the ends)."""
+    x = np.asarray(values, np.float64)
+    if len(x) < 3 or window < 2:
+        return x
+    kernel = np.ones(window)
+    return np.convolve(x, kernel, "same") / np.convolve(np.ones_like(x), kernel, "same")
+
+
+def plot_losses(history_csv: str | Path, out: str | Path, steps_csv: str | Path | None = None) -> None:
+    """The losses: per-step values (light, and smoothed) when logged, and the epoch means (dots); below them
+    the mean D(x) and D(G(z)) per logged step, as the PyTorch DCGAN tutorial prints them."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -106,17 +117,37 @@ def plot_losses(history_csv: str | Path, out: str | Path) -> None:
         rows = list(csv.DictReader(f))
     if not rows:
         raise ValueError(f"{history_csv} has no epochs")
+    steps = []
+    if steps_csv and Path(steps_csv).exists():
+        with open(steps_csv, newline="") as f:
+            steps = list(csv.DictReader(f))
     epochs = [int(r["epoch"]) for r in rows]
-    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
-    ax.plot(epochs, [float(r["d_loss"]) for r in rows], marker="o", ms=3, label="discriminator")
-    ax.plot(epochs, [float(r["g_loss"]) for r in rows], marker="o", ms=3, label="generator")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss (BCE, mean over the epoch)")
+    fig, axes = plt.subplots(2 if steps else 1, 1, figsize=(8, 7 if steps else 4.5), dpi=120, squeeze=False,
+                             sharex=True)
+    ax = axes[0, 0]
+    for key, label, colour in (("d_loss", "discriminator", "C0"), ("g_loss", "generator", "C1")):
+        if steps:
+            x = [float(r["epoch"]) for r in steps]
+            y = [float(r[f"step_{key}"]) for r in steps]
+            ax.plot(x, y, color=colour, alpha=0.25, lw=0.8)
+            ax.plot(x, smooth(y, max(3, len(y) // 30)), color=colour, lw=1.5, label=f"{label} (per step, smoothed)")
+        ax.plot(epochs, [float(r[key]) for r in rows], "o", ms=3, color=colour, label=f"{label} (epoch mean)")
+    ax.set_ylabel("loss")
     ax.set_title("Training losses")
     ax.grid(alpha=0.3)
-    ax.legend()
-    if len(epochs) < 30:
-        ax.set_xticks(epochs if len(epochs) <= 15 else epochs[::2])
+    ax.legend(fontsize=8)
+    if steps:
+        ax2 = axes[1, 0]
+        x = [float(r["epoch"]) for r in steps]
+        for key, label, colour in (("d_x", "D(x): real", "C2"), ("d_g_z", "D(G(z)): generated", "C3")):
+            y = [float(r[key]) for r in steps]
+            ax2.plot(x, y, color=colour, alpha=0.25, lw=0.8)
+            ax2.plot(x, smooth(y, max(3, len(y) // 30)), color=colour, lw=1.5, label=label)
+        ax2.set_ylabel("mean D output")
+        ax2.set_ylim(0, 1)
+        ax2.grid(alpha=0.3)
+        ax2.legend(fontsize=8)
+    axes[-1, 0].set_xlabel("epoch")
     fig.tight_layout()
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out)

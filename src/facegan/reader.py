@@ -10,6 +10,7 @@ before parsing (one vectorised ``parse_example`` per batch instead of one call p
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -113,3 +114,88 @@ def read_in_order(files: Sequence[str], resolution: int, limit: int | None = Non
         ds = ds.take(limit)
     batches = [to_uint8(decode_batch(b, resolution).numpy()) for b in ds.batch(512)]
     return np.concatenate(batches) if batches else np.zeros((0, resolution, resolution, 3), np.uint8)
+
+
+def memory_budget_bytes(share: float) -> int:
+    """``share`` of this machine's RAM."""
+    try:
+        return int(share * os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+class StreamingBatches:
+    """Training batches read from the shards as training goes (:func:`make_dataset`): any data set size."""
+
+    kind = "stream"
+
+    def __init__(self, files: Sequence[str], resolution: int, batch_size: int, seed: int, shuffle_buffer: int,
+                 mirror: bool, steps_per_epoch: int):
+        self.files, self.resolution, self.batch_size, self.seed = list(files), resolution, batch_size, seed
+        self.shuffle_buffer, self.mirror, self.steps_per_epoch = shuffle_buffer, mirror, steps_per_epoch
+
+    def epoch(self, epoch: int, skip: int = 0) -> tf.data.Dataset:
+        """Epoch ``epoch``'s batches after the first ``skip`` (exactly steps_per_epoch - skip of them)."""
+        ds = make_dataset(self.files, self.resolution, self.batch_size, self.seed, first_epoch=epoch, epochs=1,
+                          shuffle_buffer=self.shuffle_buffer, mirror=self.mirror)
+        ds = ds.skip(skip) if skip else ds
+        return ds.apply(tf.data.experimental.assert_cardinality(self.steps_per_epoch - skip))
+
+
+class MemoryBatches:
+    """Training batches served from all images decoded once into RAM (one uint8 tensor): each epoch is a
+    stateless permutation of the images, a pure function of ``(seed, epoch)``, cut into batches, each a
+    gather. Fast enough to feed GPUs (BENCHMARKS.md); the data set must fit in memory."""
+
+    kind = "memory"
+
+    def __init__(self, files: Sequence[str], resolution: int, batch_size: int, seed: int, mirror: bool,
+                 steps_per_epoch: int):
+        with tf.device("/cpu:0"):
+            self.images = tf.Variable(read_in_order(files, resolution), trainable=False, name="training_images")
+        self.count = int(self.images.shape[0])
+        self.batch_size, self.seed, self.mirror, self.steps_per_epoch = batch_size, seed, mirror, steps_per_epoch
+
+    def order(self, epoch: int) -> tf.Tensor:
+        """Epoch ``epoch``'s image indices, ``(steps_per_epoch, batch_size)``."""
+        epoch_seed = tf.constant(self.seed * _EPOCH_STRIDE + epoch, tf.int64)
+        perm = tf.random.experimental.stateless_shuffle(tf.range(self.count, dtype=tf.int64),
+                                                        seed=tf.stack([epoch_seed, tf.constant(-7, tf.int64)]))
+        return tf.reshape(perm[:self.steps_per_epoch * self.batch_size], [self.steps_per_epoch, self.batch_size])
+
+    def epoch(self, epoch: int, skip: int = 0) -> tf.data.Dataset:
+        epoch_seed = tf.constant(self.seed * _EPOCH_STRIDE + epoch, tf.int64)
+        images, mirror = self.images, self.mirror
+
+        def batch(k, indices):
+            x = tf.cast(tf.gather(images, indices), tf.float32) / 127.5 - 1.0
+            if mirror:
+                from facegan.augment import mirror_batch
+
+                x = mirror_batch(x, tf.stack([epoch_seed, tf.constant(_MIRROR_STREAM, tf.int64) - k]))
+            return x
+
+        ds = tf.data.Dataset.from_tensor_slices(self.order(epoch)[skip:]).enumerate(start=skip)
+        ds = ds.map(batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        options = tf.data.Options()
+        options.deterministic = True
+        return ds.with_options(options).prefetch(tf.data.AUTOTUNE).apply(
+            tf.data.experimental.assert_cardinality(self.steps_per_epoch - skip))
+
+
+def training_batches(files: Sequence[str], opts, device_kind: str, images: int, steps_per_epoch: int):
+    """The reader ``train.reader`` asks for (``opts``: :class:`facegan.options.TrainOptions`)."""
+    from facegan.errors import FaceganError
+
+    run, data, resolution = opts.run, opts.data, opts.model.resolution
+    size = images * resolution * resolution * 3
+    budget = memory_budget_bytes(run.reader_memory_share)
+    use_memory = run.reader == "memory" or (run.reader == "auto" and device_kind == "gpu" and size <= budget)
+    if run.reader == "memory" and size > budget:
+        raise FaceganError(f"train.reader is memory but the images need {size / 2**30:.1f} GiB, more than "
+                           f"train.reader_memory_share ({run.reader_memory_share}) of RAM ({budget / 2**30:.1f} "
+                           f"GiB): raise the share or use train.reader: stream")
+    if use_memory:
+        return MemoryBatches(files, resolution, data.batch_size, data.seed, data.mirror, steps_per_epoch)
+    return StreamingBatches(files, resolution, data.batch_size, data.seed, data.shuffle_buffer, data.mirror,
+                            steps_per_epoch)

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 HISTORY_FIELDS = ("epoch", "d_loss", "g_loss", "seconds", "images_per_s", "steps")
 SWD_FIELDS = ("epoch", "images_seen", "SWDx1e3_avg", "swd_vs_floor", "levels", "seconds")
+STEP_FIELDS = ("step", "epoch", "step_d_loss", "step_g_loss", "d_x", "d_g_z")
 
 
 class TrainingState:
@@ -32,6 +33,8 @@ class TrainingState:
         self.ckpt_dir = self.dir / "checkpoints"
         self.history_path = self.dir / "history.csv"
         self.swd_path = self.dir / "swd.csv"
+        self.steps_path = self.dir / "steps.csv"
+        self.snapshot_dir = self.dir / "snapshots"
         self.progress_dir = self.dir / "progress"
         self.tensorboard_dir = self.dir / "tensorboard"
 
@@ -84,6 +87,23 @@ class TrainingState:
     def rewrite_swd(self) -> None:
         _write_rows(self.swd_path, SWD_FIELDS, self.read_swd())
 
+    def append_steps(self, row: dict) -> None:
+        """One per-step row, appended (a long run logs thousands; a torn last line is dropped on resume)."""
+        new = not self.steps_path.exists()
+        with open(self.steps_path, "a", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=STEP_FIELDS, lineterminator="\n")
+            if new:
+                w.writeheader()
+            w.writerow(row)
+
+    def truncate_steps(self, last_step: int) -> None:
+        """Keep the per-step rows up to ``last_step`` (the checkpoint's), rewriting the file whole."""
+        rows = [r for r in _read_rows(self.steps_path, STEP_FIELDS, key="step") if int(r["step"]) <= last_step]
+        _write_rows(self.steps_path, STEP_FIELDS, rows)
+
+    def snapshot_path(self, epoch: int) -> Path:
+        return self.snapshot_dir / f"generator-epoch{epoch:04d}.keras"
+
     def remove_orphans(self) -> None:
         """Delete temporary files a killed job left (``*.part``)."""
         for part in [*self.dir.glob("*.part"), *self.progress_dir.glob("*.part")]:
@@ -96,6 +116,9 @@ class TrainingState:
         for png in self.progress_dir.glob("epoch_*.png"):
             if int(png.stem.split("_")[1]) > last_epoch:
                 png.unlink()
+        for snapshot in self.snapshot_dir.glob("generator-epoch*.keras"):
+            if int(snapshot.stem.split("epoch")[1]) > last_epoch:
+                snapshot.unlink()
 
     def append_history(self, row: dict) -> None:
         self._write_history(self.read_history() + [row])
@@ -104,12 +127,13 @@ class TrainingState:
         _write_rows(self.history_path, HISTORY_FIELDS, rows)
 
 
-def _read_rows(path: Path, fields: tuple[str, ...]) -> list[dict]:
+def _read_rows(path: Path, fields: tuple[str, ...], key: str = "epoch") -> list[dict]:
     if not path.exists():
         return []
     with open(path, newline="", errors="replace") as f:
         rows = list(csv.DictReader(f))
-    good = [r for r in rows if set(fields) <= set(r) and str(r["epoch"]).isdigit()]
+    good = [r for r in rows if set(fields) <= set(r) and all(r[k] not in (None, "") for k in fields)
+            and str(r[key]).isdigit()]
     if len(good) < len(rows):
         log.warning("%s: dropped %d unreadable row(s)", path, len(rows) - len(good))
     return good

@@ -44,9 +44,11 @@ class TrainOutputs:
     progress: str | Path
     training_options: str | Path
     swd: str | Path | None = None  # the SWD measured during training (train.swd_every_epochs)
+    steps: str | Path | None = None  # per-step losses (train.log_every_steps)
+    snapshots: str | Path | None = None  # generator snapshots (train.snapshot_every_epochs)
 
 
-def build_gan(opts: TrainOptions, setup, policy: str, batchnorm: str | None = None):
+def build_gan(opts: TrainOptions, setup, policy: str, batchnorm: str | None = None, steps_per_execution: int = 1):
     """The compiled GAN exactly as ``train`` uses it (call inside ``setup.strategy.scope()``).
 
     ``batchnorm`` (benchmarks only): by default fused BatchNorm (one op per pass, the same results,
@@ -73,7 +75,8 @@ def build_gan(opts: TrainOptions, setup, policy: str, batchnorm: str | None = No
               ema_rampup=g.ema_rampup)
     gan.reset_ema()
     # XLA is slower on CPU and fails across logical CPU devices; Keras's "auto" is right on GPU.
-    gan.compile(d_optimizer=d_opt, g_optimizer=g_opt, jit_compile=False if setup.kind == "cpu" else "auto")
+    gan.compile(d_optimizer=d_opt, g_optimizer=g_opt, jit_compile=False if setup.kind == "cpu" else "auto",
+                steps_per_execution=steps_per_execution)
     return gan
 
 
@@ -148,6 +151,43 @@ def _record(opts: TrainOptions, policy: str, setup, stats: dict, steps_per_epoch
     }
 
 
+def _outputs_from_state(state, outputs: TrainOutputs) -> None:
+    """Copy what the declared outputs hold from the training state."""
+    shutil.copyfile(state.history_path, outputs.history)
+    if outputs.swd:
+        state.rewrite_swd()  # a header-only file when nothing was measured
+        shutil.copyfile(state.swd_path, outputs.swd)
+    if outputs.steps:
+        state.truncate_steps(2**62)  # rewritten whole: a header-only file when nothing was logged
+        shutil.copyfile(state.steps_path, outputs.steps)
+    for folder, source in ((outputs.progress, state.progress_dir), (outputs.snapshots, state.snapshot_dir)):
+        if not folder:
+            continue
+        folder = Path(folder)
+        if folder.is_symlink():
+            folder.unlink()
+        shutil.rmtree(folder, ignore_errors=True)
+        if source.is_dir():
+            shutil.copytree(source, folder)
+        else:
+            folder.mkdir(parents=True)
+
+
+def _float32_copier(model: ModelOptions):
+    """A function that copies a generator's weights into one float32 generator with Keras's layers (built once)."""
+    from facegan.models import build_models
+    from facegan.runtime import dtype_policy
+
+    with dtype_policy("float32"):
+        copy = build_models(model.architecture, model.resolution, model.latent_dim, model.width)[0]
+
+    def float32_copy(generator):
+        copy.set_weights([np.asarray(w, np.float32) for w in generator.get_weights()])
+        return copy
+
+    return float32_copy
+
+
 def train(shard_files: list[str], stats_path: str | Path, opts: TrainOptions, outputs: TrainOutputs,
           state_dir: str | Path = "results/train_state", resolved_config: dict | None = None,
           extra_callbacks: tuple = (), reference: str | Path | None = None) -> dict:
@@ -164,19 +204,20 @@ def train(shard_files: list[str], stats_path: str | Path, opts: TrainOptions, ou
     import tensorflow as tf
 
     from facegan.callbacks import NonFiniteLoss, ResumePoint, training_callbacks
-    from facegan.reader import make_dataset
+    from facegan.reader import training_batches
     from facegan.runtime import dtype_policy
     from facegan.train_state import Checkpoints, TrainingState
 
     stats, steps_per_epoch = _data_size(stats_path, opts, setup.replicas)
     policy = precision_policy(opts.run.mixed_precision, setup.kind)
+    executions = opts.run.executions(setup.kind)
     with dtype_policy(policy):
         keras.utils.set_random_seed(opts.data.seed)
         tf.config.experimental.enable_op_determinism()
         state = TrainingState(state_dir, opts.fingerprint(stats["dataset_sha256"], policy))
         state.prepare()
         with setup.strategy.scope():
-            gan = build_gan(opts, setup, policy)
+            gan = build_gan(opts, setup, policy, steps_per_execution=executions)
             tracked = {"generator_ema": gan.generator_ema} if gan.generator_ema is not None else {}
             checkpoints = Checkpoints(state.ckpt_dir, steps_per_epoch, generator=gan.generator,
                                       discriminator=gan.discriminator, d_optimizer=gan.d_optimizer,
@@ -192,48 +233,32 @@ def train(shard_files: list[str], stats_path: str | Path, opts: TrainOptions, ou
             raise FaceganError(f"the checkpoint in {state.dir} is at epoch {resume.epoch} but train.epochs is "
                                f"{epochs}: raise train.epochs, or move {state.dir} away to start over")
         state.truncate_history(resume.epoch)
+        state.truncate_steps(resume.epoch * steps_per_epoch + resume.step)
 
         z_fixed = tf.random.stateless_normal([64, opts.model.latent_dim], seed=[opts.data.seed, NOISE_SEED_FIXED_GRID])
-        probe = _swd_probe(opts, reference)
-        callbacks = training_callbacks(state, checkpoints, resume, steps_per_epoch, opts.data.batch_size, epochs,
-                                       opts.run.checkpoint_every_steps, z_fixed, probe,
-                                       opts.run.swd_every_epochs) + list(extra_callbacks)
-
-        def fit(first_epoch: int, count: int, skip: int = 0) -> None:
-            ds = make_dataset(shard_files, opts.model.resolution, opts.data.batch_size, opts.data.seed,
-                              first_epoch=first_epoch, epochs=count, shuffle_buffer=opts.data.shuffle_buffer,
-                              mirror=opts.data.mirror)
-            last = first_epoch + 1 if skip else epochs
-            gan.fit(ds.skip(skip) if skip else ds, initial_epoch=first_epoch, epochs=last,
-                    steps_per_epoch=steps_per_epoch - skip, callbacks=callbacks, verbose=2, shuffle=False)
-
-        log.info("training %s %dpx, %d images, %d steps/epoch, global batch %d over %d replica(s), %s, epochs %d..%d",
-                 opts.model.architecture, opts.model.resolution, int(stats["kept"]), steps_per_epoch,
-                 opts.data.batch_size, setup.replicas, policy, resume.epoch + 1, epochs)
+        callbacks = training_callbacks(state, checkpoints, resume, opts, steps_per_epoch, z_fixed,
+                                       _swd_probe(opts, reference), _float32_copier(opts.model))
+        batches = training_batches(shard_files, opts, setup.kind, int(stats["kept"]), steps_per_epoch)
+        log.info("training %s %dpx, %d images, %d steps/epoch, global batch %d over %d replica(s), %s, %s reader, "
+                 "%d step(s) per execution, epochs %d..%d", opts.model.architecture, opts.model.resolution,
+                 int(stats["kept"]), steps_per_epoch, opts.data.batch_size, setup.replicas, policy, batches.kind,
+                 executions, resume.epoch + 1, epochs)
         try:
-            epoch = resume.epoch
-            if resume.step and epoch < epochs:  # finish the interrupted epoch first
-                fit(epoch, 1, skip=resume.step)
-                epoch += 1
-            if epoch < epochs:
-                fit(epoch, epochs - epoch)
+            for epoch in range(resume.epoch, epochs):  # one fit() per epoch: an execution never spans two
+                skip = resume.steps_done_before(epoch)
+                gan.fit(batches.epoch(epoch, skip), initial_epoch=epoch, epochs=epoch + 1,
+                        callbacks=callbacks + list(extra_callbacks), verbose=0, shuffle=False)
         except NonFiniteLoss as exc:
             raise NonFiniteLoss(f"{exc}. Training stopped; the last good checkpoint (epoch {checkpoints.position[0]}) "
                                 f"is kept in {state.ckpt_dir}. Try a lower train.learning_rate or "
                                 f"train.mixed_precision: false.") from None
 
         save_models(opts.model, gan.sampler, gan.discriminator, outputs)
-    shutil.copyfile(state.history_path, outputs.history)
-    if outputs.swd:
-        state.rewrite_swd()  # a header-only file when nothing was measured
-        shutil.copyfile(state.swd_path, outputs.swd)
-    progress = Path(outputs.progress)
-    if progress.is_symlink():
-        progress.unlink()
-    shutil.rmtree(progress, ignore_errors=True)
-    shutil.copytree(state.progress_dir, progress)
+    _outputs_from_state(state, outputs)
     resumed = {"epoch": resume.epoch, "step_in_epoch": resume.step} if (resume.epoch or resume.step) else None
     record = _record(opts, policy, setup, stats, steps_per_epoch, resumed, outputs, resolved_config)
+    record.update(reader=batches.kind, steps_per_execution=executions)
     Path(outputs.training_options).write_text(json.dumps(record, indent=2) + "\n")
-    log.info("trained to epoch %d; models in %s", epochs, Path(outputs.generator).parent)
+    log.info("trained to epoch %d; models in %s%s", epochs, Path(outputs.generator).parent,
+             " (the generator is the EMA one)" if gan.generator_ema is not None else "")
     return record

@@ -5,11 +5,13 @@
 
 wildcard_constraints:
     shard=r"\d{5}",
+    run=r"[A-Za-z0-9._-]+",
 
 
 from pathlib import Path
 
 from facegan.codedeps import script_code_files
+from facegan.config import sweep_run_config
 
 SCRIPTS_DIR = Path(workflow.current_basedir).parent / "scripts"
 
@@ -82,6 +84,8 @@ def get_train_outputs():
         "results/train/history.csv",
         "results/train/training_options.json",
         "results/train/swd.csv",
+        "results/train/steps.csv",
+        "results/train/snapshots",
     ]
 
 
@@ -100,10 +104,68 @@ def get_export_outputs():
     ]
 
 
+JOB_RULES = [
+    "download",
+    "index",
+    "data_stats",
+    "attribute_classifier",
+    "real_reference",
+    "train",
+    "sample",
+    "grid",
+    "progress_gif",
+    "plot_losses",
+    "plot_swd",
+    "interpolate",
+    "compare",
+    "evaluate",
+    "plot_attributes",
+]
+
+
+def get_benchmark_files():
+    """The benchmark file of every job the default target runs (Snakemake writes one per job)."""
+    return [f"results/benchmarks/{rule}.tsv" for rule in JOB_RULES] + expand(
+        "results/benchmarks/shard/{shard}.tsv", shard=get_shard_ids()
+    )
+
+
 def get_final_outputs():
     return (
         get_data_outputs()
         + get_train_outputs()
         + get_export_outputs()
-        + ["results/eval/metrics.json"]
+        + ["results/eval/metrics.json", "results/benchmarks/summary.tsv"]
     )
+
+
+def get_sweep_runs():
+    return sorted(config["sweep"])
+
+
+def get_sweep_config(run):
+    """Sweep run ``run``'s resolved config: the config with the run's overrides of seed, model and train."""
+    return sweep_run_config(config, run)
+
+
+def get_sweep_train_reference():
+    """The real reference, when any sweep run measures its SWD during training."""
+    if any(
+        get_sweep_config(run)["train"]["swd_every_epochs"] for run in get_sweep_runs()
+    ):
+        return {"reference": "results/eval/real_reference.npz"}
+    return {}
+
+
+def get_sweep_outputs(wildcards):
+    """What `snakemake sweep` makes (an input function: checked only when the sweep is asked for)."""
+    if not get_sweep_runs():
+        raise WorkflowError(
+            "snakemake sweep: the config has no sweep runs; add e.g. "
+            "sweep: {w16: {model: {width: 16}}, w32: {model: {width: 32}}}"
+        )
+    return [
+        "results/sweep/summary.csv",
+        "results/sweep/faces.png",
+        "results/sweep/swd.png",
+    ]

@@ -8,6 +8,8 @@ rule download:
         dataset_dir=directory(DATASET_DIR),
     log:
         "logs/download.log",
+    benchmark:
+        "results/benchmarks/download.tsv"
     conda:
         "../envs/facegan.yaml"
     params:
@@ -25,6 +27,8 @@ rule index:
         counts="results/data/index.json",
     log:
         "logs/index.log",
+    benchmark:
+        "results/benchmarks/index.tsv"
     conda:
         "../envs/facegan.yaml"
     params:
@@ -44,6 +48,8 @@ rule shard:
         report=SHARD_REPORT,
     log:
         "logs/shard/{shard}.log",
+    benchmark:
+        "results/benchmarks/shard/{shard}.tsv"
     conda:
         "../envs/facegan.yaml"
     params:
@@ -66,6 +72,8 @@ rule data_stats:
         attribute_spec="results/data/attributes.json",
     log:
         "logs/data_stats.log",
+    benchmark:
+        "results/benchmarks/data_stats.tsv"
     conda:
         "../envs/facegan.yaml"
     params:

@@ -10,6 +10,8 @@ rule real_reference:
         reference="results/eval/real_reference.npz",
     log:
         "logs/real_reference.log",
+    benchmark:
+        "results/benchmarks/real_reference.tsv"
     conda:
         "../envs/facegan.yaml"
     params:
@@ -31,6 +33,8 @@ rule attribute_classifier:
         classifier=directory("results/eval/attribute_classifier"),
     log:
         "logs/attribute_classifier.log",
+    benchmark:
+        "results/benchmarks/attribute_classifier.tsv"
     conda:
         "../envs/facegan.yaml"
     threads: 8
@@ -58,9 +62,12 @@ rule evaluate:
             "results/eval/metrics.json",
             caption="../report/metrics.rst",
             category="Metrics",
+            labels={"figure": "metrics"},
         ),
     log:
         "logs/evaluate.log",
+    benchmark:
+        "results/benchmarks/evaluate.tsv"
     conda:
         "../envs/facegan.yaml"
     params:

@@ -7,9 +7,17 @@ rule sample:
         get_code("sample"),
         generator="results/train/generator.keras",
     output:
-        samples=directory("results/export/samples"),
+        samples=report(
+            directory("results/export/samples"),
+            patterns=["{name}.png"],
+            caption="../report/samples.rst",
+            category="Generated faces",
+            labels={"figure": "sample {name}"},
+        ),
     log:
         "logs/sample.log",
+    benchmark:
+        "results/benchmarks/sample.tsv"
     conda:
         "../envs/facegan.yaml"
     params:
@@ -28,9 +36,12 @@ rule grid:
             "results/export/grid.png",
             caption="../report/grid.rst",
             category="Generated faces",
+            labels={"figure": "grid"},
         ),
     log:
         "logs/grid.log",
+    benchmark:
+        "results/benchmarks/grid.tsv"
     conda:
         "../envs/facegan.yaml"
     params:
@@ -50,14 +61,18 @@ rule progress_gif:
             "results/export/progress.gif",
             caption="../report/progress_gif.rst",
             category="Training",
+            labels={"figure": "progress (animated)"},
         ),
         png=report(
             "results/export/progress.png",
             caption="../report/progress_png.rst",
             category="Training",
+            labels={"figure": "progress (last epoch)"},
         ),
     log:
         "logs/progress_gif.log",
+    benchmark:
+        "results/benchmarks/progress_gif.tsv"
     conda:
         "../envs/facegan.yaml"
     params:
@@ -70,14 +85,18 @@ rule plot_losses:
     input:
         get_code("plot_losses"),
         history="results/train/history.csv",
+        steps="results/train/steps.csv",
     output:
         png=report(
             "results/export/losses.png",
             caption="../report/losses.rst",
             category="Training",
+            labels={"figure": "losses"},
         ),
     log:
         "logs/plot_losses.log",
+    benchmark:
+        "results/benchmarks/plot_losses.tsv"
     conda:
         "../envs/facegan.yaml"
     script:
@@ -93,9 +112,12 @@ rule plot_swd:
             "results/export/swd.png",
             caption="../report/swd.rst",
             category="Training",
+            labels={"figure": "SWD during training"},
         ),
     log:
         "logs/plot_swd.log",
+    benchmark:
+        "results/benchmarks/plot_swd.tsv"
     conda:
         "../envs/facegan.yaml"
     script:
@@ -111,9 +133,12 @@ rule plot_attributes:
             "results/export/attributes.png",
             caption="../report/attributes.rst",
             category="Metrics",
+            labels={"figure": "attributes"},
         ),
     log:
         "logs/plot_attributes.log",
+    benchmark:
+        "results/benchmarks/plot_attributes.tsv"
     conda:
         "../envs/facegan.yaml"
     script:
@@ -129,14 +154,18 @@ rule interpolate:
             "results/export/interpolation.png",
             caption="../report/interpolation.rst",
             category="Generated faces",
+            labels={"figure": "interpolation"},
         ),
         gif=report(
             "results/export/interpolation.gif",
             caption="../report/interpolation_gif.rst",
             category="Generated faces",
+            labels={"figure": "interpolation (animated)"},
         ),
     log:
         "logs/interpolate.log",
+    benchmark:
+        "results/benchmarks/interpolate.tsv"
     conda:
         "../envs/facegan.yaml"
     params:
@@ -157,9 +186,12 @@ rule compare:
             "results/export/real_vs_fake.png",
             caption="../report/real_vs_fake.rst",
             category="Generated faces",
+            labels={"figure": "real vs generated"},
         ),
     log:
         "logs/compare.log",
+    benchmark:
+        "results/benchmarks/compare.tsv"
     conda:
         "../envs/facegan.yaml"
     params:
@@ -168,6 +200,28 @@ rule compare:
         seed=config["seed"],
     script:
         "../scripts/compare.py"
+
+
+rule job_costs:
+    input:
+        get_code("job_costs"),
+        benchmarks=get_benchmark_files(),
+    output:
+        tsv="results/benchmarks/summary.tsv",
+        png=report(
+            "results/benchmarks/summary.png",
+            caption="../report/job_costs.rst",
+            category="Workflow",
+            labels={"figure": "time and memory per rule"},
+        ),
+    log:
+        "logs/job_costs.log",
+    benchmark:
+        "results/benchmarks/job_costs.tsv"
+    conda:
+        "../envs/facegan.yaml"
+    script:
+        "../scripts/job_costs.py"
 
 
 rule export:

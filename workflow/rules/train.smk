@@ -16,8 +16,12 @@ rule train:
         progress=directory("results/train/progress"),
         training_options="results/train/training_options.json",
         swd="results/train/swd.csv",
+        steps="results/train/steps.csv",
+        snapshots=directory("results/train/snapshots"),
     log:
         "logs/train.log",
+    benchmark:
+        "results/benchmarks/train.tsv"
     conda:
         "../envs/facegan.yaml"
     threads: 8  # capped at --cores locally; set-threads in the SLURM profile

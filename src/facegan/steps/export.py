@@ -34,11 +34,11 @@ def progress_gif(*, progress: str, gif: str, png: str, fps: float) -> None:
 
 
 @step
-def plot_losses(*, history: str, png: str) -> None:
-    """The discriminator's and generator's losses per epoch."""
+def plot_losses(*, history: str, png: str, steps: str | None = None) -> None:
+    """The discriminator's and generator's losses: per step (smoothed) and per epoch."""
     from facegan.pictures import plot_losses as plot
 
-    plot(history, png)
+    plot(history, png, steps)
 
 
 @step
@@ -75,3 +75,11 @@ def compare(*, generator: str, shards: list[str], png: str, n: int, resolution: 
     from facegan.pictures import real_vs_fake
 
     real_vs_fake(load_generator(generator), list(shards), resolution, png, n, seed)
+
+
+@step
+def job_costs(*, benchmarks: list[str], tsv: str, png: str) -> None:
+    """Each rule's jobs' time and memory (Snakemake's benchmark files), as a table and a chart."""
+    from facegan.jobcosts import summarize
+
+    summarize(list(benchmarks), tsv, png)

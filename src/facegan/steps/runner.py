@@ -29,6 +29,9 @@ def step(func):
     def wrapper(*, log_file: str | None = None, **kwargs):
         configure_tensorflow()
         setup_logging(log_file)
+        if os.environ.get("SLURM_JOB_ID"):
+            log.info("%s runs as SLURM job %s on %s", func.__name__, os.environ["SLURM_JOB_ID"],
+                     os.environ.get("SLURMD_NODENAME", "?"))
         try:
             return func(**kwargs)
         except FaceganError as exc:

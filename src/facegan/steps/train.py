@@ -12,7 +12,8 @@ log = logging.getLogger("facegan.steps")
 @step
 def train(*, shards: list[str], stats: str, generator: str, generator_h5: str, discriminator: str, history: str,
           progress: str, training_options: str, model: dict, training: dict, resolution: int, seed: int,
-          state_dir: str, swd: str | None = None, reference: str | None = None, threads: int | None = None,
+          state_dir: str, swd: str | None = None, steps: str | None = None, snapshots: str | None = None,
+          reference: str | None = None, threads: int | None = None,
           gpus_granted: int | None = None, config: dict | None = None, extra_callbacks: tuple = ()) -> None:
     """Train (or resume) the GAN. ``model``/``training`` are the config's ``model`` and ``train`` blocks;
     ``gpus_granted`` is the job's ``gpu`` resource as Snakemake granted it (it silently cuts a request
@@ -36,7 +37,8 @@ def train(*, shards: list[str], stats: str, generator: str, generator_h5: str, d
     try:
         opts = TrainOptions.from_config(model, training, resolution, seed, threads=threads)
         outputs = TrainOutputs(generator=generator, generator_h5=generator_h5, discriminator=discriminator,
-                               history=history, progress=progress, training_options=training_options, swd=swd)
+                               history=history, progress=progress, training_options=training_options, swd=swd,
+                               steps=steps, snapshots=snapshots)
         run_training(list(shards), stats, opts, outputs, state_dir=state_dir, resolved_config=config,
                      extra_callbacks=tuple(extra_callbacks), reference=reference)
     finally:

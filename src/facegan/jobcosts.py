@@ -1,0 +1,63 @@
+"""What each rule's jobs cost: Snakemake's benchmark files summed per rule (time) and maxed (memory)."""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from pathlib import Path
+
+
+def _number(text: str | None) -> float:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def rule_of(path: str | Path) -> str:
+    """``results/benchmarks/train.tsv`` -> train; ``results/benchmarks/shard/00001.tsv`` -> shard."""
+    p = Path(path)
+    return p.parent.name if p.parent.name != "benchmarks" else p.stem
+
+
+def summarize(benchmarks: list[str], out_tsv: str | Path, out_png: str | Path) -> list[dict]:
+    per_rule: dict[str, dict] = defaultdict(lambda: {"jobs": 0, "seconds": 0.0, "max_rss_mb": 0.0, "cpu_seconds": 0.0})
+    for path in benchmarks:
+        with open(path, newline="") as f:
+            row = next(csv.DictReader(f, delimiter="\t"))
+        r = per_rule[rule_of(path)]
+        r["jobs"] += 1
+        r["seconds"] += _number(row.get("s"))
+        r["cpu_seconds"] += _number(row.get("cpu_time"))
+        r["max_rss_mb"] = max(r["max_rss_mb"], _number(row.get("max_rss")))
+    rows = [{"rule": rule, **v} for rule, v in sorted(per_rule.items(), key=lambda kv: -kv[1]["seconds"])]
+    Path(out_tsv).parent.mkdir(parents=True, exist_ok=True)
+    with open(out_tsv, "w", newline="") as f:
+        w = csv.writer(f, delimiter="\t", lineterminator="\n")
+        w.writerow(["rule", "jobs", "seconds", "cpu_seconds", "max_rss_mb"])
+        for r in rows:
+            w.writerow([r["rule"], r["jobs"], f"{r['seconds']:.1f}", f"{r['cpu_seconds']:.1f}",
+                        f"{r['max_rss_mb']:.0f}"])
+    _chart(rows, out_png)
+    return rows
+
+
+def _chart(rows: list[dict], out: str | Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [r["rule"] for r in rows]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 0.35 * len(rows) + 1.6), dpi=110, sharey=True)
+    a.barh(names, [r["seconds"] for r in rows], color="C0")
+    a.set_xlabel("wall seconds (all jobs of the rule)")
+    b.barh(names, [r["max_rss_mb"] for r in rows], color="C1")
+    b.set_xlabel("peak resident memory of one job (MB)")
+    a.invert_yaxis()
+    total = sum(r["seconds"] for r in rows)
+    fig.suptitle(f"What each rule cost ({total / 60:.1f} min of jobs in all)")
+    fig.tight_layout()
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)

@@ -1,0 +1,81 @@
+"""Ready for GPUs (issue 15): loud failure when assigned GPUs are unusable, facegan doctor, the in-graph
+non-finite guard and steps per execution, per-step logs, generator snapshots, the in-memory reader."""
+
+import csv
+import os
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def _env(tmp_path, **extra):
+    env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
+    return {**env, "FACEGAN_GPU_LOCK_DIR": str(tmp_path / "locks"), **extra}
+
+
+def test_gpus_assigned_but_unusable_stop_training_with_one_line_and_gpus_0_trains_on_the_cpu(tiny_shards, tmp_path,
+                                                                                              train_job):
+    env = _env(tmp_path, CUDA_VISIBLE_DEVICES="0")  # as SLURM sets it; this TensorFlow sees no GPU
+    proc = train_job(tmp_path / "a", tiny_shards, epochs=1, gpus=1, env=env, check=False)
+    log = (tmp_path / "a" / "train.log").read_text()
+    errors = [line for line in log.splitlines() if " ERROR " in line]
+    assert proc.returncode == 1 and len(errors) == 1 and "Traceback" not in log
+    assert "TensorFlow sees no GPU although CUDA_VISIBLE_DEVICES=0" in errors[0] and "facegan[gpu]" in errors[0]
+    assert "train.gpus: 0" in errors[0]
+    train_job(tmp_path / "b", tiny_shards, epochs=1, gpus=0, env=env)
+    assert "training on CPU" in (tmp_path / "b" / "train.log").read_text()
+
+
+@pytest.mark.parametrize("visible, status", [(None, 0), ("0", 1)])
+def test_doctor_prints_every_section_and_fails_when_gpus_are_there_but_unusable(python, tmp_path, visible, status):
+    env = _env(tmp_path, **({"CUDA_VISIBLE_DEVICES": visible} if visible else {}))
+    proc = python(["-m", "facegan.cli", "doctor", "--steps", "1", "--width", "8"], env=env, check=False, timeout=300)
+    out = proc.stdout
+    for section in ("== facegan doctor ==", "== TensorFlow build ==", "built with CUDA", "== GPUs ==",
+                    "CUDA_VISIBLE_DEVICES", "nvidia-smi", "TensorFlow sees", "== CPU ==", "oneDNN",
+                    "== Precision", "CPU: ", "== Timed GAN step", "/CPU:0: "):
+        assert section in out, section
+    assert proc.returncode == status, out
+    assert ("PROBLEM: TensorFlow sees no GPU although CUDA_VISIBLE_DEVICES=0" in out) == bool(status)
+    assert "images/s at batch 32" in out
+
+
+def test_steps_are_logged_every_n_steps_with_d_of_x_and_snapshots_are_kept(tiny_shards, tmp_path, train_job, python):
+    train_job(tmp_path, tiny_shards, epochs=2, steps_per_execution=2, log_every_steps=4, snapshot_every_epochs=1)
+    with open(tmp_path / "train" / "steps.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["step"]) for r in rows] == [4, 8, 12]
+    assert all(0 <= float(r["d_x"]) <= 1 and 0 <= float(r["d_g_z"]) <= 1 for r in rows)
+    assert list((tmp_path / "train_state" / "tensorboard" / "steps").glob("events.out.tfevents.*"))
+    snapshots = sorted(p.name for p in (tmp_path / "train" / "snapshots").iterdir())
+    assert snapshots == ["generator-epoch0001.keras", "generator-epoch0002.keras"]
+    python(["-m", "facegan.cli", "generate", "--model", tmp_path / "train" / "snapshots" / snapshots[0], "-n", "2",
+            "--out", tmp_path / "faces"], timeout=300)
+    assert len(list((tmp_path / "faces").glob("*.png"))) == 2
+
+
+def test_memory_reader_order_is_a_function_of_seed_and_epoch(tiny_shards):
+    from facegan.reader import MemoryBatches, read_in_order
+
+    a = MemoryBatches(tiny_shards["files"], 32, 16, seed=3, mirror=False, steps_per_epoch=6)
+    b = MemoryBatches(tiny_shards["files"], 32, 16, seed=3, mirror=False, steps_per_epoch=6)
+    epoch1 = np.concatenate([x.numpy() for x in a.epoch(1)])
+    assert np.array_equal(epoch1, np.concatenate([x.numpy() for x in b.epoch(1)]))
+    assert np.array_equal(epoch1[2 * 16:], np.concatenate([x.numpy() for x in a.epoch(1, skip=2)]))  # a resume
+    assert not np.array_equal(epoch1, np.concatenate([x.numpy() for x in a.epoch(2)]))
+    order = a.order(1).numpy().ravel()
+    assert len(set(order)) == len(order) == 96  # every image once
+    images = read_in_order(tiny_shards["files"], 32)
+    np.testing.assert_allclose(epoch1[0], images[order[0]].astype(np.float32) / 127.5 - 1.0, atol=1e-6)
+
+
+def test_memory_reader_trains_and_resumes_exactly(tiny_shards, tmp_path, train_job, weights_of):
+    train_job(tmp_path / "straight", tiny_shards, epochs=2, reader="memory", mirror=True)
+    train_job(tmp_path / "resumed", tiny_shards, epochs=1, reader="memory", mirror=True)
+    train_job(tmp_path / "resumed", tiny_shards, epochs=2, reader="memory", mirror=True)
+    log = (tmp_path / "resumed" / "train.log").read_text()
+    assert "memory reader" in log and "resumed from" in log
+    a, b = (weights_of(tmp_path / w / "train" / "generator.keras") for w in ("straight", "resumed"))
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
