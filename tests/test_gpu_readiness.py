@@ -62,13 +62,44 @@ def test_memory_reader_order_is_a_function_of_seed_and_epoch(tiny_shards):
     a = MemoryBatches(tiny_shards["files"], 32, 16, seed=3, mirror=False, steps_per_epoch=6)
     b = MemoryBatches(tiny_shards["files"], 32, 16, seed=3, mirror=False, steps_per_epoch=6)
     epoch1 = np.concatenate([x.numpy() for x in a.epoch(1)])
+    assert epoch1.dtype == np.uint8  # GAN.train_step scales them
     assert np.array_equal(epoch1, np.concatenate([x.numpy() for x in b.epoch(1)]))
     assert np.array_equal(epoch1[2 * 16:], np.concatenate([x.numpy() for x in a.epoch(1, skip=2)]))  # a resume
     assert not np.array_equal(epoch1, np.concatenate([x.numpy() for x in a.epoch(2)]))
     order = a.order(1).numpy().ravel()
     assert len(set(order)) == len(order) == 96  # every image once
     images = read_in_order(tiny_shards["files"], 32)
-    np.testing.assert_allclose(epoch1[0], images[order[0]].astype(np.float32) / 127.5 - 1.0, atol=1e-6)
+    assert np.array_equal(epoch1[0], images[order[0]])
+
+
+def test_memory_reader_mirror_gives_the_batches_flipped_as_mirror_batch_would(tiny_shards):
+    """The flips are held in memory and chosen by index: each batch equals the unflipped one put through
+    mirror_batch with the seed the streaming reader uses for that epoch and batch."""
+    import tensorflow as tf
+
+    from facegan.augment import mirror_batch
+    from facegan.reader import _EPOCH_STRIDE, _MIRROR_STREAM, MemoryBatches
+
+    plain = MemoryBatches(tiny_shards["files"], 32, 16, seed=3, mirror=False, steps_per_epoch=6)
+    mirrored = MemoryBatches(tiny_shards["files"], 32, 16, seed=3, mirror=True, steps_per_epoch=6)
+    flipped = 0
+    for k, (x, y) in enumerate(zip(plain.epoch(2), mirrored.epoch(2))):
+        seed = tf.constant([3 * _EPOCH_STRIDE + 2, _MIRROR_STREAM - k], tf.int64)
+        assert np.array_equal(mirror_batch(x, seed).numpy(), y.numpy())
+        flipped += int(np.sum(np.any(x.numpy() != y.numpy(), axis=(1, 2, 3))))
+    assert 20 < flipped < 76  # about half of the 96
+
+
+def test_mirror_batch_flips_exactly_the_images_its_flags_name():
+    import tensorflow as tf
+
+    from facegan.augment import mirror_batch, mirror_flags
+
+    x = tf.random.stateless_uniform([32, 8, 8, 3], seed=[1, 2])
+    seed = tf.constant([5, 6], tf.int64)
+    flags = mirror_flags(32, seed).numpy()
+    expected = np.where(flags[:, None, None, None], x.numpy()[:, :, ::-1], x.numpy())
+    assert np.array_equal(mirror_batch(x, seed).numpy(), expected) and 0 < flags.sum() < 32
 
 
 def test_memory_reader_trains_and_resumes_exactly(tiny_shards, tmp_path, train_job, weights_of):

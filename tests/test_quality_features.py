@@ -194,3 +194,21 @@ def test_swd_file_and_plot_have_one_point_per_measurement(tiny_shards, tmp_path,
     points = plot_swd(tmp_path / "train" / "swd.csv", tmp_path / "swd.png")
     assert points == [(2, float(rows[0]["SWDx1e3_avg"])), (3, float(rows[1]["SWDx1e3_avg"]))]
     assert (tmp_path / "swd.png").stat().st_size > 10_000
+
+
+def test_a_uint8_batch_trains_like_the_same_batch_scaled_to_float32():
+    """The memory reader hands the step uint8 images; the step scales them as the streaming reader does
+    (to within one rounding: inside the compiled step TensorFlow may divide by multiplying by 1/127.5)."""
+    import tensorflow as tf
+
+    pixels = np.random.default_rng(4).integers(0, 256, (8, 32, 32, 3), dtype=np.uint8)
+    weights = []
+    for batch in (pixels, pixels.astype(np.float32) / 127.5 - 1.0):
+        gan = _tiny_gan()
+        gan.fit(tf.data.Dataset.from_tensors(batch), epochs=1, verbose=0)
+        weights.append(gan.generator.get_weights() + gan.discriminator.get_weights())
+    changed = 0
+    for a, b, before in zip(*weights, _tiny_gan().generator.get_weights() + _tiny_gan().discriminator.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+        changed += int(not np.array_equal(a, before))
+    assert changed > 10  # the step did train

@@ -113,5 +113,14 @@ def diff_augment(x: tf.Tensor, ops: tuple[str, ...], seed: tf.Tensor, global_bat
 
 def mirror_batch(images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     """Flip each image left-right with probability 1/2, from the stateless ``seed``."""
-    flip = _uniform([tf.shape(images)[0]], seed) < 0.5
-    return tf.where(flip[:, None, None, None], tf.reverse(images, axis=[2]), images)
+    flip = mirror_flags(tf.shape(images)[0], seed)
+    # A gather of each image's columns, forwards or backwards: the same result as a select between the
+    # batch and its reverse, measured 2x faster on the CPU (BENCHMARKS.md, host overhead).
+    width = tf.shape(images)[2]
+    columns = tf.where(flip[:, None], tf.range(width - 1, -1, -1)[None, :], tf.range(width)[None, :])
+    return tf.gather(images, columns, axis=2, batch_dims=1)
+
+
+def mirror_flags(batch: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+    """Which images of a batch :func:`mirror_batch` flips, from the stateless ``seed``."""
+    return _uniform([batch], seed) < 0.5

@@ -108,6 +108,8 @@ class GAN(keras.Model):
         return d, self._bce(tf.ones_like(fake_logits), fake_logits)
 
     def train_step(self, real):
+        if real.dtype == tf.uint8:  # the memory reader's batches: 4x fewer bytes to the device, scaled here
+            real = tf.cast(real, tf.float32) / 127.5 - 1.0
         ctx = tf.distribute.get_replica_context()
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         per_replica = tf.shape(real)[0]

@@ -145,15 +145,23 @@ class StreamingBatches:
 class MemoryBatches:
     """Training batches served from all images decoded once into RAM (one uint8 tensor): each epoch is a
     stateless permutation of the images, a pure function of ``(seed, epoch)``, cut into batches, each a
-    gather. Fast enough to feed GPUs (BENCHMARKS.md); the data set must fit in memory."""
+    gather, served as uint8 (``GAN.train_step`` scales them to [-1, 1] on the device, as the streaming
+    reader does on the host, to within one rounding). With ``mirror`` the tensor also holds every image
+    flipped left-right (StyleGAN2-ADA's ``--mirror`` doubles the data set the same way), and the flips
+    :func:`facegan.augment.mirror_batch` would draw become indices into that half: the same batches as
+    flipping each one, without the per-batch flip, which cost more than the gather (BENCHMARKS.md).
+    Fast enough to feed GPUs; the data set (twice, with ``mirror``) must fit in memory."""
 
     kind = "memory"
 
     def __init__(self, files: Sequence[str], resolution: int, batch_size: int, seed: int, mirror: bool,
                  steps_per_epoch: int):
+        images = read_in_order(files, resolution)
+        self.count = len(images)
+        if mirror:
+            images = np.concatenate([images, images[:, :, ::-1]])
         with tf.device("/cpu:0"):
-            self.images = tf.Variable(read_in_order(files, resolution), trainable=False, name="training_images")
-        self.count = int(self.images.shape[0])
+            self.images = tf.Variable(images, trainable=False, name="training_images")
         self.batch_size, self.seed, self.mirror, self.steps_per_epoch = batch_size, seed, mirror, steps_per_epoch
 
     def order(self, epoch: int) -> tf.Tensor:
@@ -165,15 +173,16 @@ class MemoryBatches:
 
     def epoch(self, epoch: int, skip: int = 0) -> tf.data.Dataset:
         epoch_seed = tf.constant(self.seed * _EPOCH_STRIDE + epoch, tf.int64)
-        images, mirror = self.images, self.mirror
+        images, mirror, count = self.images, self.mirror, self.count
 
         def batch(k, indices):
-            x = tf.cast(tf.gather(images, indices), tf.float32) / 127.5 - 1.0
             if mirror:
-                from facegan.augment import mirror_batch
+                from facegan.augment import mirror_flags
 
-                x = mirror_batch(x, tf.stack([epoch_seed, tf.constant(_MIRROR_STREAM, tf.int64) - k]))
-            return x
+                flip_seed = tf.stack([epoch_seed, tf.constant(_MIRROR_STREAM, tf.int64) - k])
+                flip = mirror_flags(tf.shape(indices)[0], flip_seed)
+                indices = indices + count * tf.cast(flip, tf.int64)
+            return tf.gather(images, indices)  # uint8: GAN.train_step scales it on the device
 
         ds = tf.data.Dataset.from_tensor_slices(self.order(epoch)[skip:]).enumerate(start=skip)
         ds = ds.map(batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
@@ -188,7 +197,7 @@ def training_batches(files: Sequence[str], opts, device_kind: str, images: int, 
     from facegan.errors import FaceganError
 
     run, data, resolution = opts.run, opts.data, opts.model.resolution
-    size = images * resolution * resolution * 3
+    size = images * resolution * resolution * 3 * (2 if data.mirror else 1)  # MemoryBatches holds the flips too
     budget = memory_budget_bytes(run.reader_memory_share)
     use_memory = run.reader == "memory" or (run.reader == "auto" and device_kind == "gpu" and size <= budget)
     if run.reader == "memory" and size > budget:
