@@ -204,3 +204,15 @@ def test_a_collapsed_generator_is_named_by_the_attributes(finished, snakemake, t
     log = (work / "logs/evaluate.log").read_text()
     assert "largest differences: " in log and attrs["largest_differences"][0] in log
 
+
+
+def test_the_report_zip_holds_the_pictures_every_sample_and_the_job_costs(finished, snakemake, tiny_full, tmp_path):
+    """`snakemake --report results/report.zip`, as the README says: labelled pictures, the samples folder and
+    the per-rule time and memory summary."""
+    import zipfile
+
+    snakemake(finished, tiny_full, "--report", str(tmp_path / "report.zip"))
+    names = [n.rsplit("/", 1)[-1] for n in zipfile.ZipFile(tmp_path / "report.zip").namelist()]
+    samples = sorted(p.name for p in (finished / "results/export/samples").glob("*.png"))
+    assert samples and set(samples) <= set(names)
+    assert {"grid.png", "swd.png", "attributes.png", "losses.png", "summary.png"} <= set(names)
