@@ -15,16 +15,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 def machine() -> str:
     mem = ""
     try:
@@ -32,6 +22,8 @@ def machine() -> str:
         mem = f", {kb / 2**20:.0f} GiB RAM"
     except (OSError, ValueError, IndexError):
         pass
+    from facegan.doctor import cpu_model
+
     return f"{cpu_model()}, {os.cpu_count()} cores{mem}, Python {platform.python_version()}, {platform.system()}"
 
 

@@ -26,6 +26,8 @@ import numpy as np
 import yaml
 from PIL import Image
 
+from facegan.doctor import cpu_flags
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
@@ -51,16 +53,6 @@ def merge(base: dict, over: dict) -> dict:
     for k, v in over.items():
         out[k] = merge(out.get(k, {}), v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
-
-
-def cpu_flags() -> str:
-    try:
-        flags = set(next(line for line in Path("/proc/cpuinfo").read_text().splitlines()
-                         if line.startswith("flags")).split(":")[1].split())
-    except (OSError, StopIteration):
-        return "unknown"
-    shown = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]
-    return " ".join(shown) or "no AVX2"
 
 
 def run(name: str, overrides: dict, seed: int, work: Path) -> dict:
@@ -127,8 +119,9 @@ def main() -> None:
                       results[0]["worst"], f"{med(r['wall'] for r in results) / 60:.1f} min",
                       f"![{name}](images/quality/{slug}.png)"])
         print(name, [(round(r["x_floor"], 2), round(r["wall"])) for r in results], flush=True)
+    flags = " ".join(cpu_flags()) or "no AVX2"
     body = (f"Seeds {', '.join(map(str, args.seeds))}; each cell is the median over seeds (the largest difference is "
-            f"seed 0's); CPU flags: {cpu_flags()}; precision {results[0]['policy']}; {results[0]['images']} real vs "
+            f"seed 0's); CPU flags: {flags}; precision {results[0]['policy']}; {results[0]['images']} real vs "
             f"{results[0]['images']} generated images (the floor: {results[0]['images']} real vs as many other real "
             f"ones). Coverage: the share of the attribute combinations ({results[0]['joint']}) holding >= 1% of the "
             f"real images that generated faces fall into; distance: the largest total variation distance between "
