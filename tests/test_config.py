@@ -42,8 +42,8 @@ def test_config_readme_is_generated_from_the_current_schema(repo):
 # JSON Schema keywords the schema may use; anything else in a property is a typo or a YAML slip (a comma in a
 # flow mapping once turned "endpoints included." into a key).
 SCHEMA_KEYWORDS = {"$schema", "description", "type", "additionalProperties", "properties", "default", "enum",
-                   "minimum", "maximum", "exclusiveMinimum", "pattern", "items", "minItems", "not", "anyOf",
-                   "propertyNames"}
+                   "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "pattern", "items", "minItems", "not",
+                   "anyOf", "propertyNames"}
 
 
 def test_schema_uses_only_json_schema_keywords_and_is_valid():

@@ -113,16 +113,16 @@ class SwdProbe:
     weights are copied into a float32 generator of the same architecture (so a mixed-precision run reads
     the same as its export)."""
 
-    def __init__(self, reference_path: str | Path, architecture: str, resolution: int, latent_dim: int, width: int):
-        from facegan.models import build_models
+    def __init__(self, reference_path: str | Path, model):
+        from facegan.models import models_for
         from facegan.runtime import dtype_policy
 
         self.reference = Reference(reference_path)
-        if self.reference.meta["resolution"] != resolution:
+        if self.reference.meta["resolution"] != model.resolution:
             raise FaceganError(f"{reference_path} holds {self.reference.meta['resolution']}px images but training "
-                               f"is at {resolution}px; rerun real_reference")
+                               f"is at {model.resolution}px; rerun real_reference")
         with dtype_policy("float32"):
-            self.generator = build_models(architecture, resolution, latent_dim, width)[0]
+            self.generator = models_for(model)[0]
         # The real side's sorted projections are the same at every measurement: kept when they fit.
         size = sum(d.shape[0] for d in self.reference.descriptors.values()) * metrics.DIR_REPEATS \
             * metrics.DIRS_PER_REPEAT * 4
@@ -138,7 +138,7 @@ def evaluate(generator_path: str, training_options_path: str, reference_path: st
     import keras
 
     from facegan.generation import load_generator
-    from facegan.models import build_models
+    from facegan.models import models_for
 
     reference = Reference(reference_path)
     meta = reference.meta
@@ -149,7 +149,7 @@ def evaluate(generator_path: str, training_options_path: str, reference_path: st
     fake = reference.fakes(generator)
     model = json.loads(Path(training_options_path).read_text())["train_options"]["model"]
     keras.utils.set_random_seed(seed)
-    untrained_g, _ = build_models(model["architecture"], model["resolution"], model["latent_dim"], model["width"])
+    untrained_g, _ = models_for(model)
     trained, untrained = reference.swd(fake, reference.fakes(untrained_g))
     n = reference.n
 

@@ -15,7 +15,10 @@ unchanged when they are off):
 * ``generator_ema``: an exponential moving average of the generator's weights, updated after every
   step as StyleGAN2-ADA's ``G_ema``: half-life ``ema_kimg`` thousand images, shortened early in
   training by the ramp-up (``ema_nimg = min(ema_kimg * 1000, images_seen * ema_rampup)``), ``beta =
-  0.5 ** (batch / ema_nimg)``; BatchNorm's moving statistics are copied, not averaged.
+  0.5 ** (batch / ema_nimg)``; BatchNorm's moving statistics are copied, not averaged;
+* ``r1_gamma``: the R1 penalty on real images, ``gamma / 2 * |grad_x D(x)|^2`` (Mescheder et al. 2018),
+  applied lazily as StyleGAN2-ADA does: on every ``r1_every``-th step only, weighted by ``r1_every``, from
+  its own discriminator pass on the (augmented) real batch.
 
 Distribution: each replica's loss is ``tf.nn.compute_average_loss(..., global_batch_size)``, so the
 gradients Keras sums over replicas equal the gradient of the global-batch mean. The noise and the
@@ -47,7 +50,7 @@ class GAN(keras.Model):
     def __init__(self, generator: keras.Model, discriminator: keras.Model, latent_dim: int, seed: int = 0,
                  label_smoothing: float = 0.0, *, loss: str = "bce", augment: tuple[str, ...] = (),
                  generator_ema: keras.Model | None = None, ema_kimg: float = 0.0, ema_rampup: float | None = None,
-                 **kwargs):
+                 r1_gamma: float = 0.0, r1_every: int = 16, **kwargs):
         super().__init__(**kwargs)
         if loss not in LOSSES:
             raise ValueError(f"train.loss must be one of {LOSSES}, got {loss!r}")
@@ -60,6 +63,7 @@ class GAN(keras.Model):
         self.loss_kind = loss
         self.augment = tuple(augment)
         self.ema_kimg, self.ema_rampup = float(ema_kimg), ema_rampup
+        self.r1_gamma, self.r1_every = float(r1_gamma), int(r1_every)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         # The first step whose loss was not finite (-1: none yet), set inside the compiled step so the host
@@ -127,6 +131,8 @@ class GAN(keras.Model):
             fake_logits = self.discriminator(fake, training=True)
             d_per_example, g_per_example = self._loss_terms(real_logits, fake_logits)
             d_loss = tf.nn.compute_average_loss(d_per_example, global_batch_size=global_batch)
+            if self.r1_gamma > 0:
+                d_loss += self._lazy_r1(real, step, global_batch)
             g_loss = tf.nn.compute_average_loss(g_per_example, global_batch_size=global_batch)
             # Loss scaling for mixed_float16 (a no-op for other optimizers).
             d_scaled = self.d_optimizer.scale_loss(d_loss)
@@ -160,6 +166,24 @@ class GAN(keras.Model):
                     nonfinite_step=tf.identity(self.nonfinite_step))
         return logs
 
+    def _r1_penalty(self, real):
+        """Per-example |grad_x D(x)|^2 on the real batch (its own discriminator pass, differentiable)."""
+        real = tf.identity(real)  # a tensor of this branch's graph: the tape watches the one the pass reads
+        with tf.GradientTape() as tape:
+            tape.watch(real)
+            logits = tf.cast(self.discriminator(real, training=True), tf.float32)
+        grad = tf.cast(tape.gradient(logits, real), tf.float32)  # of the sum: each row depends on its own image
+        return tf.reduce_sum(tf.square(grad), axis=[1, 2, 3])
+
+    def _lazy_r1(self, real, step, global_batch):
+        """This replica's share of the R1 loss: ``r1_every * gamma / 2`` times the penalty's mean on every
+        ``r1_every``-th step, 0 on the others."""
+        def penalty():
+            per_example = self._r1_penalty(real) * (self.r1_gamma / 2 * self.r1_every)
+            return tf.nn.compute_average_loss(per_example, global_batch_size=global_batch)
+
+        return tf.cond(tf.equal(step % self.r1_every, 0), penalty, lambda: tf.constant(0.0))
+
     def _update_ema(self, strategy, beta):
         """In cross-replica context: G_ema <- G + (G_ema - G) * beta; buffers (BatchNorm statistics) copied."""
         beta = strategy.reduce(tf.distribute.ReduceOp.MEAN, beta, axis=None) if strategy.num_replicas_in_sync > 1 \
@@ -177,8 +201,9 @@ class GAN(keras.Model):
             self.generator_ema.set_weights(self.generator.get_weights())
 
 
-def make_optimizer(learning_rate: float, beta_1: float, policy: str) -> keras.optimizers.Optimizer:
-    opt = keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1)
+def make_optimizer(learning_rate: float, beta_1: float, policy: str,
+                   beta_2: float = 0.999) -> keras.optimizers.Optimizer:
+    opt = keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2)
     if policy == "mixed_float16":
         opt = keras.optimizers.LossScaleOptimizer(opt)
     return opt

@@ -43,3 +43,34 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
         self.moving_mean.assign(self.moving_mean * m + mean * (1.0 - m))
         self.moving_variance.assign(self.moving_variance * m + variance * (1.0 - m))
         return tf.cast(y, self.compute_dtype)
+
+
+@keras.saving.register_keras_serializable(package="facegan")
+class MinibatchStddev(keras.layers.Layer):
+    """StyleGAN's minibatch standard deviation: one feature map holding, for each group of ``group_size``
+    images, the standard deviation of every feature over the group averaged to one number, appended to the
+    channels (``training/networks.py`` of StyleGAN2-ADA, ``num_channels=1``). Image ``i`` of a batch of ``n``
+    falls in group ``i mod (n / group)``, as there; ``n`` must be a multiple of the group size (or smaller).
+    """
+
+    def __init__(self, group_size: int = 4, **kwargs):
+        super().__init__(**kwargs)
+        self.group_size = int(group_size)
+
+    def call(self, x):
+        shape = tf.shape(x)
+        n, h, w, c = shape[0], shape[1], shape[2], shape[3]
+        g = tf.minimum(self.group_size, n)
+        tf.debugging.assert_equal(n % g, 0, message="MinibatchStddev: the batch must be a multiple of the group")
+        y = tf.reshape(tf.cast(x, tf.float32), [g, -1, h, w, c])
+        y = y - tf.reduce_mean(y, axis=0)
+        y = tf.sqrt(tf.reduce_mean(tf.square(y), axis=0) + 1e-8)  # (n/g, h, w, c)
+        y = tf.reduce_mean(y, axis=[1, 2, 3])[:, None, None, None]  # one number per group
+        y = tf.tile(y, [g, h, w, 1])  # row i of the batch gets group i mod (n/g)
+        return tf.concat([x, tf.cast(y, x.dtype)], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], input_shape[-1] + 1)
+
+    def get_config(self):
+        return {**super().get_config(), "group_size": self.group_size}

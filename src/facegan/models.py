@@ -13,6 +13,16 @@ used: a Dense projection to 8x8, 5x5 transposed convolutions with BatchNorm and 
 D of 5x5 stride-2 convolutions with LeakyReLU and Dropout 0.3, then Dense to one logit. Keras
 default initialisers.
 
+Options beyond the canonical networks (each off by default, so the canonical models are unchanged):
+
+* ``upsample="nearest"``: the generator doubles its resolution by nearest-neighbour upsampling and a
+  3x3 convolution instead of a transposed convolution (no checkerboard; keras-io's ``gan_ada.py``);
+* ``d_norm="spectral"``: every discriminator layer spectrally normalised
+  (``keras.layers.SpectralNormalization``, one power iteration per call; SNGAN), its BatchNorm removed;
+  ``d_norm="none"``: the discriminator without normalisation (for the R1 penalty, StyleGAN2's setup);
+* ``minibatch_std=G``: StyleGAN's minibatch standard deviation feature before the discriminator's last
+  layer (groups of ``G`` images; one feature map).
+
 Outputs are float32 even under a mixed-precision policy (the last layer's dtype), so losses and
 exported images never lose precision.
 """
@@ -20,12 +30,13 @@ exported images never lose precision.
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
 
 import keras
 from keras import layers
 
-from facegan.layers import FusedBatchNormalization
-from facegan.options import canonical_architecture
+from facegan.layers import FusedBatchNormalization, MinibatchStddev
+from facegan.options import D_NORMS, UPSAMPLINGS, ModelOptions, canonical_architecture
 
 # BatchNormalization kinds: "keras" (plain; exported models), "fused" (one fused op per training
 # pass: less work, for one replica), "synchronized" (statistics over all replicas).
@@ -60,8 +71,26 @@ def _bn(batchnorm: str):
                             gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02))
 
 
-def dcgan_generator(resolution: int = 64, latent_dim: int = 100, width: int = 64,
-                    batchnorm: str = "keras") -> keras.Model:
+def _upscale(filters: int, kernel: int, upsample: str, init):
+    """A layer (or pair of layers) that doubles the resolution: a transposed convolution, or nearest
+    upsampling and a 3x3 convolution."""
+    if upsample == "transposed":
+        return [layers.Conv2DTranspose(filters, kernel, strides=2, padding="same", use_bias=False,
+                                       kernel_initializer=init)]
+    if upsample == "nearest":
+        return [layers.UpSampling2D(2, interpolation="nearest"),
+                layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_initializer=init)]
+    raise ValueError(f"model.upsample must be one of {UPSAMPLINGS}, got {upsample!r}")
+
+
+def _apply(stack, x):
+    for layer in stack:
+        x = layer(x)
+    return x
+
+
+def dcgan_generator(resolution: int = 64, latent_dim: int = 100, width: int = 64, batchnorm: str = "keras",
+                    upsample: str = "transposed") -> keras.Model:
     n = _stages(resolution, 4)  # 64 -> 4 stride-2 stages after the 4x4 projection
     init = _dcgan_init()
     z = keras.Input((latent_dim,), name="z")
@@ -70,31 +99,40 @@ def dcgan_generator(resolution: int = 64, latent_dim: int = 100, width: int = 64
                                kernel_initializer=init)(x)
     x = layers.ReLU()(_bn(batchnorm)(x))
     for i in range(n - 1, 0, -1):
-        x = layers.Conv2DTranspose(width * 2 ** (i - 1), 4, strides=2, padding="same", use_bias=False,
-                                   kernel_initializer=init)(x)
+        x = _apply(_upscale(width * 2 ** (i - 1), 4, upsample, init), x)
         x = layers.ReLU()(_bn(batchnorm)(x))
-    x = layers.Conv2DTranspose(3, 4, strides=2, padding="same", use_bias=False, kernel_initializer=init)(x)
+    x = _apply(_upscale(3, 4, upsample, init), x)
     out = layers.Activation("tanh", dtype="float32", name="image")(x)
     return keras.Model(z, out, name="generator")
 
 
-def dcgan_discriminator(resolution: int = 64, width: int = 64, batchnorm: str = "keras") -> keras.Model:
+def _d_layer(layer, d_norm: str):
+    if d_norm not in D_NORMS:
+        raise ValueError(f"model.d_norm must be one of {D_NORMS}, got {d_norm!r}")
+    return keras.layers.SpectralNormalization(layer) if d_norm == "spectral" else layer
+
+
+def dcgan_discriminator(resolution: int = 64, width: int = 64, batchnorm: str = "keras", d_norm: str = "standard",
+                        minibatch_std: int = 0) -> keras.Model:
     n = _stages(resolution, 4)
     init = _dcgan_init()
     img = keras.Input((resolution, resolution, 3), name="image")
     x = img
     for i in range(n):
-        x = layers.Conv2D(width * 2 ** i, 4, strides=2, padding="same", use_bias=False, kernel_initializer=init)(x)
-        if i > 0:
+        x = _d_layer(layers.Conv2D(width * 2 ** i, 4, strides=2, padding="same", use_bias=False,
+                                   kernel_initializer=init), d_norm)(x)
+        if i > 0 and d_norm == "standard":
             x = _bn(batchnorm)(x)
         x = layers.LeakyReLU(0.2)(x)
-    x = layers.Conv2D(1, 4, strides=1, padding="valid", use_bias=False, kernel_initializer=init)(x)
+    if minibatch_std:
+        x = MinibatchStddev(minibatch_std)(x)
+    x = _d_layer(layers.Conv2D(1, 4, strides=1, padding="valid", use_bias=False, kernel_initializer=init), d_norm)(x)
     out = layers.Activation("linear", dtype="float32", name="logit")(layers.Flatten()(x))
     return keras.Model(img, out, name="discriminator")
 
 
-def tutorial_generator(resolution: int = 64, latent_dim: int = 100, width: int = 64,
-                       batchnorm: str = "keras") -> keras.Model:
+def tutorial_generator(resolution: int = 64, latent_dim: int = 100, width: int = 64, batchnorm: str = "keras",
+                       upsample: str = "transposed") -> keras.Model:
     n = _stages(resolution, 8)
     top = width * 2 ** n
     z = keras.Input((latent_dim,), name="z")
@@ -103,34 +141,47 @@ def tutorial_generator(resolution: int = 64, latent_dim: int = 100, width: int =
     x = layers.Reshape((8, 8, top))(x)
     x = layers.Conv2DTranspose(top // 2, 5, strides=1, padding="same", use_bias=False)(x)
     x = layers.LeakyReLU(0.2)(_batchnorm_layer(batchnorm)(x))
+    init = "glorot_uniform"  # Keras's default
     for i in range(n - 1, 0, -1):
-        x = layers.Conv2DTranspose(width * 2 ** (i - 1), 5, strides=2, padding="same", use_bias=False)(x)
+        x = _apply(_upscale(width * 2 ** (i - 1), 5, upsample, init), x)
         x = layers.LeakyReLU(0.2)(_batchnorm_layer(batchnorm)(x))
-    x = layers.Conv2DTranspose(3, 5, strides=2, padding="same", use_bias=False)(x)
+    x = _apply(_upscale(3, 5, upsample, init), x)
     out = layers.Activation("tanh", dtype="float32", name="image")(x)
     return keras.Model(z, out, name="generator")
 
 
-def tutorial_discriminator(resolution: int = 64, width: int = 64, batchnorm: str = "keras") -> keras.Model:
+def tutorial_discriminator(resolution: int = 64, width: int = 64, batchnorm: str = "keras", d_norm: str = "standard",
+                           minibatch_std: int = 0) -> keras.Model:
+    """``d_norm``: the tutorial's discriminator has no normalisation, so "standard" and "none" are the same."""
     n = _stages(resolution, 8)
     img = keras.Input((resolution, resolution, 3), name="image")
     x = img
     for i in range(n):
-        x = layers.Conv2D(width * 2 ** i, 5, strides=2, padding="same")(x)
+        x = _d_layer(layers.Conv2D(width * 2 ** i, 5, strides=2, padding="same"), d_norm)(x)
         x = layers.Dropout(0.3)(layers.LeakyReLU(0.2)(x))
-    x = layers.Dense(1)(layers.Flatten()(x))
+    if minibatch_std:
+        x = MinibatchStddev(minibatch_std)(x)
+    x = _d_layer(layers.Dense(1), d_norm)(layers.Flatten()(x))
     out = layers.Activation("linear", dtype="float32", name="logit")(x)
     return keras.Model(img, out, name="discriminator")
 
 
-def build_models(architecture: str, resolution: int, latent_dim: int, width: int,
-                 batchnorm: str = "keras") -> tuple[keras.Model, keras.Model]:
-    """(generator, discriminator) for ``model.architecture``."""
+def build_models(architecture: str, resolution: int, latent_dim: int, width: int, batchnorm: str = "keras", *,
+                 upsample: str = "transposed", d_norm: str = "standard",
+                 minibatch_std: int = 0) -> tuple[keras.Model, keras.Model]:
+    """(generator, discriminator) for ``model.architecture`` and the model options (see the module's docstring)."""
     if canonical_architecture(architecture) == "dcgan":
-        return (dcgan_generator(resolution, latent_dim, width, batchnorm),
-                dcgan_discriminator(resolution, width, batchnorm))
-    return (tutorial_generator(resolution, latent_dim, width, batchnorm),
-            tutorial_discriminator(resolution, width, batchnorm))
+        make_g, make_d = dcgan_generator, dcgan_discriminator
+    else:
+        make_g, make_d = tutorial_generator, tutorial_discriminator
+    return (make_g(resolution, latent_dim, width, batchnorm, upsample=upsample),
+            make_d(resolution, width, batchnorm, d_norm=d_norm, minibatch_std=minibatch_std))
+
+
+def models_for(model: ModelOptions | dict, batchnorm: str = "keras") -> tuple[keras.Model, keras.Model]:
+    """:func:`build_models` for a run's model options (a :class:`ModelOptions`, or its dict in
+    training_options.json: keys a run of an older facegan lacks take their defaults)."""
+    return build_models(batchnorm=batchnorm, **(asdict(model) if isinstance(model, ModelOptions) else model))
 
 
 def trainable_params(model: keras.Model) -> int:

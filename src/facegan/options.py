@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 ARCHITECTURES = ("dcgan", "tutorial")
 RENAMED_ARCHITECTURES = {"seed": "tutorial"}  # old name -> current name
 DEFAULT_LEARNING_RATE = {"dcgan": 2e-4, "tutorial": 1e-4}
+UPSAMPLINGS = ("transposed", "nearest")  # how the generator doubles its resolution
+D_NORMS = ("standard", "spectral", "none")  # the discriminator's normalisation ("standard": the architecture's own)
 
 
 def canonical_architecture(name: str) -> str:
@@ -42,6 +44,9 @@ class ModelOptions:
     latent_dim: int
     width: int
     resolution: int
+    upsample: str = "transposed"
+    d_norm: str = "standard"
+    minibatch_std: int = 0
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,7 @@ class OptimizerOptions:
     learning_rate: float  # resolved: the architecture's default when the config says null
     d_learning_rate: float  # resolved: learning_rate when the config says null
     beta_1: float
+    beta_2: float = 0.999
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,8 @@ class GanOptions:
     augment: str
     ema_kimg: float
     ema_rampup: float | None
+    r1_gamma: float = 0.0
+    r1_every: int = 16
 
 
 @dataclass(frozen=True)

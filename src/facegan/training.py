@@ -56,23 +56,23 @@ def build_gan(opts: TrainOptions, setup, policy: str, batchnorm: str | None = No
     """
     from facegan.augment import parse_policy
     from facegan.gan import GAN, make_optimizer
-    from facegan.models import build_models
+    from facegan.models import models_for
 
     m, o, g = opts.model, opts.optimizer, opts.gan
     batchnorm = batchnorm or ("synchronized" if setup.replicas > 1 else "fused")
-    generator, discriminator = build_models(m.architecture, m.resolution, m.latent_dim, m.width, batchnorm=batchnorm)
-    d_opt = make_optimizer(o.d_learning_rate, o.beta_1, policy)
-    g_opt = make_optimizer(o.learning_rate, o.beta_1, policy)
+    generator, discriminator = models_for(m, batchnorm=batchnorm)
+    d_opt = make_optimizer(o.d_learning_rate, o.beta_1, policy, o.beta_2)
+    g_opt = make_optimizer(o.learning_rate, o.beta_1, policy, o.beta_2)
     # Build the optimizers' slots inside the scope before the first traced step (under
     # MirroredStrategy, lazily created slots fail with "You must feed a value for placeholder").
     d_opt.build(discriminator.trainable_variables)
     g_opt.build(generator.trainable_variables)
     generator_ema = None
     if g.ema_kimg > 0:  # built after G and D, so the canonical models' initial weights are unchanged
-        generator_ema = build_models(m.architecture, m.resolution, m.latent_dim, m.width)[0]
+        generator_ema = models_for(m)[0]
     gan = GAN(generator, discriminator, m.latent_dim, seed=opts.data.seed, label_smoothing=g.label_smoothing,
               loss=g.loss, augment=parse_policy(g.augment), generator_ema=generator_ema, ema_kimg=g.ema_kimg,
-              ema_rampup=g.ema_rampup)
+              ema_rampup=g.ema_rampup, r1_gamma=g.r1_gamma, r1_every=g.r1_every)
     gan.reset_ema()
     # XLA is slower on CPU and fails across logical CPU devices; Keras's "auto" is right on GPU.
     gan.compile(d_optimizer=d_opt, g_optimizer=g_opt, jit_compile=False if setup.kind == "cpu" else "auto",
@@ -85,11 +85,11 @@ def save_models(model: ModelOptions, generator, discriminator, outputs: TrainOut
 
     ``generator`` is the one that makes the pictures: the EMA generator when training keeps one.
     """
-    from facegan.models import build_models
+    from facegan.models import models_for
     from facegan.runtime import dtype_policy
 
     with dtype_policy("float32"):
-        g32, d32 = build_models(model.architecture, model.resolution, model.latent_dim, model.width)
+        g32, d32 = models_for(model)
     g32.set_weights([np.asarray(w, dtype=np.float32) for w in generator.get_weights()])
     d32.set_weights([np.asarray(w, dtype=np.float32) for w in discriminator.get_weights()])
     for path in (outputs.generator, outputs.generator_h5, outputs.discriminator):
@@ -108,8 +108,7 @@ def _swd_probe(opts: TrainOptions, reference: str | Path | None):
                            "results/eval/real_reference.npz as its input 'reference')")
     from facegan.evaluation import SwdProbe
 
-    m = opts.model
-    return SwdProbe(reference, m.architecture, m.resolution, m.latent_dim, m.width)
+    return SwdProbe(reference, opts.model)
 
 
 def _data_size(stats_path: str | Path, opts: TrainOptions, replicas: int) -> tuple[dict, int]:
@@ -175,11 +174,11 @@ def _outputs_from_state(state, outputs: TrainOutputs) -> None:
 
 def _float32_copier(model: ModelOptions):
     """A function that copies a generator's weights into one float32 generator with Keras's layers (built once)."""
-    from facegan.models import build_models
+    from facegan.models import models_for
     from facegan.runtime import dtype_policy
 
     with dtype_policy("float32"):
-        copy = build_models(model.architecture, model.resolution, model.latent_dim, model.width)[0]
+        copy = models_for(model)[0]
 
     def float32_copy(generator):
         copy.set_weights([np.asarray(w, np.float32) for w in generator.get_weights()])
