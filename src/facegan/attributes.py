@@ -6,9 +6,9 @@ Attribute tables, found anywhere below the download (the shallowest one wins):
 * ``list_attr_celeba.txt`` (the original release): a count line, a line of 40 names, then
   ``image_id v1 ... v40`` separated by spaces;
 * ``list_attr_synthetic.csv`` (the demo): every drawn parameter, bucketed here into a few classes
-  (skin tone light/medium/dark, hair colour, hair style - a bun counts as short, the demo's crop
-  cuts it off -, glasses, smiling, eye colour, background hue in 6 sectors); hair colour is unknown on
-  bald faces.
+  (skin tone light/medium/dark, hair colour, hair style - a bun counts as short: the demo's crop cuts it
+  off on a third of the faces -, glasses, smiling, eye colour, background hue in 6 sectors); hair colour
+  is unknown on bald faces.
 
 Every attribute is categorical with named classes (CelebA's are ``no``/``yes``); a value is a class
 index, or -1 when unknown. :func:`compare` turns two sets of per-image class predictions (real and
@@ -89,7 +89,7 @@ def _celeba_rows(path: Path) -> tuple[list[str], dict[str, list[int]]]:
 
 SKIN = ("light", "medium", "dark")  # synthetic.SKIN_TONES 0-2, 3-4, 5-6
 HAIR_COLOURS = ("black", "dark_brown", "brown", "light_brown", "blond", "red", "grey")
-# synthetic.HAIR_STYLES, with the bun counted as short hair: the demo's crop cuts the bun off
+# synthetic.HAIR_STYLES, with the bun counted as short hair: the demo's crop cuts it off on a third of the faces
 HAIR_STYLES = ("bald", "short", "long", "bangs")
 _STYLE_CLASS = {0: 0, 1: 1, 2: 2, 3: 3, 4: 1}
 EYE_COLOURS = ("dark_brown", "brown", "green", "blue", "grey")

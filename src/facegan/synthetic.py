@@ -146,8 +146,9 @@ def render_face(p: FaceParams) -> Image.Image:
     # Hair on top.
     if style in ("short", "bangs", "long", "bun"):
         d.chord((cx - fw - v * 0.4, cy - fh - v, cx + fw + v * 0.4, cy + fh * 0.2), 180, 360, fill=_rgb(hair))
-    if style == "bangs":
-        d.rectangle((cx - fw * 0.85, cy - fh * 0.8, cx + fw * 0.85, cy - fh * 0.45), fill=_rgb(hair))
+    if style == "bangs":  # a fringe hanging a tenth of the face's height below the hair's edge
+        edge = cy - fh * 0.4 - v / 2  # the straight edge of the chord above
+        d.rectangle((cx - fw * 0.85, cy - fh * 0.8, cx + fw * 0.85, edge + fh * 0.1), fill=_rgb(hair))
     if style == "bun":
         d.ellipse((cx - 16, cy - fh - v - 26, cx + 16, cy - fh - v + 6), fill=_rgb(hair))
 
