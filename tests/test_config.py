@@ -125,3 +125,40 @@ def test_the_gpu_extra_is_tensorflow_with_cuda_at_the_pinned_version(repo):
     project = tomllib.loads((repo / "pyproject.toml").read_text())["project"]
     tf_pin = next(d for d in project["dependencies"] if d.startswith("tensorflow=="))
     assert project["optional-dependencies"]["gpu"] == [tf_pin.replace("tensorflow", "tensorflow[and-cuda]")]
+
+
+@pytest.mark.parametrize("given", [float("nan"), float("inf"), "nan", "-inf"])
+def test_non_finite_numbers_are_refused_naming_the_key(given):
+    # NaN passed every minimum check: the fingerprint then differed from itself on every rerun (issue 22).
+    from facegan.config import coerce_types
+    config = with_defaults(coerce_types({"train": {"ema_kimg": given, "learning_rate": given}}))
+    with pytest.raises(ConfigError) as err:
+        check_config(config)
+    assert "train.ema_kimg: " in str(err.value) and "not a finite number" in str(err.value)
+    assert "train.learning_rate: " in str(err.value)
+
+
+def test_non_finite_numbers_in_a_sweep_run_are_refused_once():
+    config = with_defaults({"sweep": {"a": {"train": {"ema_kimg": float("nan")}}}})
+    with pytest.raises(ConfigError) as err:
+        check_config(config)
+    assert str(err.value).count("sweep.a.train.ema_kimg: nan is not a finite number") == 1
+
+
+def test_a_seed_tensorflow_cannot_take_is_refused_at_parse_time():
+    check_config(with_defaults({"seed": 2**32 - 1}))
+    with pytest.raises(ConfigError, match="seed: 4294967296 is greater than the maximum"):
+        check_config(with_defaults({"seed": 2**32}))
+
+
+@pytest.mark.parametrize("fps", [0.001, 0.0015, 1000])
+def test_gif_frame_rates_pillow_cannot_write_are_refused(fps):
+    with pytest.raises(ConfigError, match="export.gif.fps"):
+        check_config(with_defaults({"export": {"gif": {"fps": fps}}}))
+
+
+@pytest.mark.parametrize("name", ["summary.csv", "faces.png", "swd.png"])
+def test_sweep_runs_named_like_the_sweeps_own_files_are_refused(name):
+    with pytest.raises(ConfigError, match="not '.', '..', or summary.csv"):
+        check_config(with_defaults({"sweep": {name: {"seed": 1}}}))
+    check_config(with_defaults({"sweep": {name + "x": {"seed": 1}}}))

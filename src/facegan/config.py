@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import importlib.resources
+import math
 import re
 from pathlib import Path
 
@@ -37,9 +38,19 @@ def load_schema(path: str | Path | None = None) -> dict:
         return yaml.safe_load(f)
 
 
+def non_finite_keys(node, prefix: str = "") -> list[str]:
+    """Dotted keys holding NaN or an infinity: jsonschema's minimum and maximum let NaN through."""
+    if isinstance(node, dict):
+        return [k for key, value in node.items() for k in non_finite_keys(value, f"{prefix}{key}.")]
+    if isinstance(node, list):
+        return [k for i, value in enumerate(node) for k in non_finite_keys(value, f"{prefix}{i}.")]
+    return [prefix[:-1]] if isinstance(node, float) and not math.isfinite(node) else []
+
+
 def config_errors(config: dict, schema: dict) -> list[str]:
     validator = jsonschema.Draft202012Validator(schema)
-    messages = []
+    messages = [f"{key}: {_dig(config, key)} is not a finite number; give a number (or null where the key allows it)"
+                for key in non_finite_keys(config)]
     for err in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path))):
         key = ".".join(str(p) for p in err.absolute_path)
         if err.validator == "additionalProperties":
@@ -51,6 +62,13 @@ def config_errors(config: dict, schema: dict) -> list[str]:
         desc = err.schema.get("description", "") if isinstance(err.schema, dict) else ""
         messages.append(f"{key or '<top level>'}: {err.message}" + (f"  [{' '.join(desc.split())}]" if desc else ""))
     return messages
+
+
+def _dig(config: dict, key: str):
+    node = config
+    for part in key.split("."):
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node
 
 
 SWEEP_KEYS = ("seed", "model", "train")
@@ -71,7 +89,7 @@ def sweep_errors(config: dict, schema: dict) -> list[str]:
 
 def check_config(config: dict, schema: str | Path | dict | None = None) -> None:
     schema = schema if isinstance(schema, dict) else load_schema(schema)
-    errors = config_errors(config, schema) + sweep_errors(config, schema)
+    errors = list(dict.fromkeys(config_errors(config, schema) + sweep_errors(config, schema)))
     if errors:
         raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(errors))
 
