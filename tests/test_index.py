@@ -18,7 +18,8 @@ def test_sorted_order_limit_and_contiguous_balanced_shards(tmp_path, images):
     images(tmp_path, [f"b/{i:03d}.jpg" for i in range(10)] + [f"a/{i:03d}.PNG" for i in range(5)] + ["notes.txt"])
     entries, counts = build_index(tmp_path, limit=12, shards=4)
     assert counts == {"found": 15, "partition_file": None, "in_split": 15, "selected": 12,
-                      "repeated_folders_skipped": [], "attribute_table": None, "attribute_table_sha256": None}
+                      "repeated_folders_skipped": [], "attribute_table": None, "attribute_table_sha256": None,
+                      "copies_skipped": [], "archive_members_skipped": []}
     assert [e.path.split(str(tmp_path) + "/")[1] for e in entries][:6] == [
         "a/000.PNG", "a/001.PNG", "a/002.PNG", "a/003.PNG", "a/004.PNG", "b/000.jpg"]
     assert [e.shard for e in entries] == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]

@@ -111,7 +111,7 @@ def test_kaggle_downloaded_archive_is_unpacked_in_celeba_layout(tmp_path, make_c
     download_dir.mkdir()
     make_celeba_zip(download_dir / "celeba-dataset.zip", n=6)
     out = tmp_path / "celeba"
-    assert unpack_downloads(download_dir, out) == ["celeba-dataset.zip"]
+    assert unpack_downloads(download_dir, out) == (["celeba-dataset.zip"], [])
     entries, counts = build_index(out, split="all")
     assert counts["found"] == 6 and counts["partition_file"].endswith("list_eval_partition.csv")
 

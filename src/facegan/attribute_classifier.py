@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from facegan import attributes as attr_lib
+from facegan.files import atomic_output, write_json
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +111,9 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, attrs: list[attr_li
               "held_out": int(held.sum()), "real_vs_real": real_vs_real}
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    model.save(out / "model.keras")
-    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    with atomic_output(out / "model.keras") as tmp:
+        model.save(tmp)
+    write_json(out / "report.json", report)
     log.info("attribute classifier: balanced accuracy %s; reliable (>= %.2f): %s",
              ", ".join(f"{k} {v:.2f}" for k, v in accuracy.items()), threshold, ", ".join(reliable) or "none")
     if real_vs_real:
@@ -125,7 +127,7 @@ def skip_report(out_dir: str | Path, note: str) -> dict:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     report = {"attributes": [], "skipped": note}
-    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_json(out / "report.json", report)
     log.info("%s", note)
     return report
 

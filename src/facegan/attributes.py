@@ -28,6 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
+from facegan.files import atomic_output, write_json, write_text
+from facegan.tables import TableError, read_rows
+
 log = logging.getLogger(__name__)
 
 TABLE_FILES = ("list_attr_celeba.csv", "list_attr_celeba.txt", "list_attr_synthetic.csv")
@@ -53,7 +56,7 @@ class Attribute:
         return cls(d["name"], tuple(d["classes"]), {k: tuple(v) for k, v in d.get("unknown_when", {}).items()})
 
 
-class AttributeTableError(ValueError):
+class AttributeTableError(TableError):
     pass
 
 
@@ -67,15 +70,16 @@ def find_table(files: list[Path]) -> Path | None:
 
 def _celeba_rows(path: Path) -> tuple[list[str], dict[str, list[int]]]:
     """(attribute names, image name -> -1/1 values) from either CelebA form."""
+    rows = read_rows(path)
     if path.suffix == ".csv":
-        with open(path, newline="") as f:
-            rows = list(csv.reader(f))
         header, body = rows[0][1:], rows[1:]
     else:
-        lines = [ln.split() for ln in path.read_text().splitlines() if ln.strip()]
-        if len(lines) < 2 or not lines[0][0].isdigit():
+        if len(rows) < 2 or not rows[0][0].isdigit():
             raise AttributeTableError(f"{path}: expected a count line, a line of names, then one line per image")
-        header, body = lines[1], lines[2:]
+        header, body = rows[1], rows[2:]
+    if not header:
+        raise AttributeTableError(f"{path}: the header names no attributes (only {rows[0]!r}); expected image_id "
+                                  "then the attribute names, separated by commas, semicolons, tabs or spaces")
     values = {}
     for row in body:
         if len(row) != len(header) + 1:
@@ -122,9 +126,13 @@ def read_table(path: str | Path) -> tuple[list[Attribute], dict[str, list[int]]]
     """The attributes a table describes and each image's class indices, keyed by image file name."""
     path = Path(path)
     if path.name == "list_attr_synthetic.csv":
-        with open(path, newline="") as f:
-            rows = list(csv.DictReader(f))
-        return synthetic_attributes(), {r["image_id"]: _synthetic_values(r) for r in rows}
+        header, *body = read_rows(path)
+        rows = [dict(zip(header, row)) for row in body]
+        try:
+            return synthetic_attributes(), {r["image_id"]: _synthetic_values(r) for r in rows}
+        except (KeyError, ValueError) as exc:
+            raise AttributeTableError(f"{path}: not the demo's attribute table ({type(exc).__name__}: {exc}); "
+                                      "draw the data again (remove resources/ and rerun)") from exc
     names, values = _celeba_rows(path)
     attrs = [Attribute(n, ("no", "yes")) for n in names]
     return attrs, {k: [1 if v > 0 else 0 for v in vs] for k, vs in values.items()}
@@ -141,13 +149,13 @@ def write_attribute_files(table: str | None, manifest_paths: list[str], out_tsv:
         spec = {"attributes": [], "table": None,
                 "note": f"no attribute table ({', '.join(TABLE_FILES)}) in the data set: attribute coverage is "
                         "not measured"}
-        Path(out_tsv).write_text("path\n")
-        Path(out_json).write_text(json.dumps(spec, indent=2) + "\n")
+        write_text(out_tsv, "path\n")
+        write_json(out_json, spec)
         log.info("%s", spec["note"])
         return spec
     attrs, values = read_table(table)
     missing = 0
-    with open(out_tsv, "w", newline="", encoding="utf-8", errors="surrogateescape") as f:
+    with atomic_output(out_tsv) as tmp, open(tmp, "w", newline="", encoding="utf-8", errors="surrogateescape") as f:
         w = csv.writer(f, delimiter="\t", lineterminator="\n")
         w.writerow(["path", *(a.name for a in attrs)])
         for path in manifest_paths:
@@ -158,7 +166,7 @@ def write_attribute_files(table: str | None, manifest_paths: list[str], out_tsv:
             w.writerow([path, *row])
     spec = {"attributes": [a.to_json() for a in attrs], "table": str(table), "images": len(manifest_paths),
             "images_not_in_table": missing}
-    Path(out_json).write_text(json.dumps(spec, indent=2) + "\n")
+    write_json(out_json, spec)
     log.info("attributes: %d per image from %s (%d kept images not in the table)", len(attrs), table, missing)
     return spec
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import keras
 
 from facegan.errors import FaceganError
+from facegan.files import atomic_output
 from facegan.images import grid, save_png, to_uint8, upscale
 from facegan.train_state import Checkpoints, TrainingState
 
@@ -138,7 +139,8 @@ class EpochEnd(keras.callbacks.Callback):
         if self.snapshot_every and (epoch + 1) % self.snapshot_every == 0:
             path = self.state.snapshot_path(epoch + 1)
             path.parent.mkdir(parents=True, exist_ok=True)
-            self.float32_copy(self.model.sampler).save(path)
+            with atomic_output(path) as tmp:
+                self.float32_copy(self.model.sampler).save(tmp)
             log.info("generator snapshot %s", path)
         self.checkpoints.save(epoch + 1, 0)
 

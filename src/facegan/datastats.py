@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import logging
 import re
 from collections import Counter
 from pathlib import Path
 
 from facegan.errors import FaceganError
+from facegan.files import atomic_output, write_json
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,8 @@ def collect(index_counts: dict, reports: list[dict], settings: dict, manifest_pa
     reports = sorted(reports, key=lambda r: r["shard"])
     kept = sum(r["images"] for r in reports)
     skips = [s for r in reports for s in r["skipped"]]
-    with open(manifest_path, "w", newline="", encoding="utf-8", errors="surrogateescape") as f:
+    with atomic_output(manifest_path) as tmp, \
+            open(tmp, "w", newline="", encoding="utf-8", errors="surrogateescape") as f:
         w = csv.writer(f, delimiter="\t", lineterminator="\n")
         w.writerow(("path", "split", "shard"))
         for r in reports:
@@ -48,11 +49,13 @@ def collect(index_counts: dict, reports: list[dict], settings: dict, manifest_pa
         "skips": skips,
         "partition_file": index_counts.get("partition_file"),
         "repeated_folders_skipped": index_counts.get("repeated_folders_skipped", []),
+        "copies_skipped": index_counts.get("copies_skipped", []),
+        "archive_members_skipped": index_counts.get("archive_members_skipped", []),
         **settings,
         "shards": [{"file": r["file"], "images": r["images"], "sha256": r["sha256"]} for r in reports],
         "dataset_sha256": combined,
     }
-    Path(stats_path).write_text(json.dumps(stats, indent=2) + "\n")
+    write_json(stats_path, stats)
     log.info("data set: %d kept, %d skipped of %d selected (%d found)", kept, len(skips), stats["selected"],
              stats["found"])
     if kept == 0:

@@ -23,6 +23,7 @@ import numpy as np
 
 from facegan import metrics
 from facegan.errors import FaceganError
+from facegan.files import atomic_output, write_json
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +69,8 @@ def compute_real_reference(shard_files: list[str], stats_path: str, resolution: 
     meta = {"dataset_sha256": stats["dataset_sha256"], "images": n, "requested": requested, "resolution": resolution,
             "seed": seed, "swd_floor": floor, "inception": str(weights) if weights else None}
     Path(out_npz).parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(str(out_npz) + ".part.npz")
-    np.savez(tmp, meta=json.dumps(meta), **arrays)
-    tmp.replace(out_npz)
+    with atomic_output(out_npz) as tmp:
+        np.savez(tmp, meta=json.dumps(meta), **arrays)
     log.info("real reference: %d images (and %d disjoint ones for the floor) -> %s; real-data floor SWD avg x1e3 %.2f",
              n, n, out_npz, floor["SWDx1e3_avg"])
     return meta
@@ -180,7 +180,7 @@ def evaluate(generator_path: str, training_options_path: str, reference_path: st
     if classifier_dir is not None:
         result["attributes"] = _attributes(classifier_dir, reference.images, fake)
     Path(out_json).parent.mkdir(parents=True, exist_ok=True)
-    Path(out_json).write_text(json.dumps(result, indent=2) + "\n")
+    write_json(out_json, result)
     log.info("SWD avg x1e3: trained %.2f = %.2fx the real-data floor %.2f; untrained %.2f (ratio %.3f)",
              trained["SWDx1e3_avg"], result["swd_vs_floor"], reference.floor["SWDx1e3_avg"],
              untrained["SWDx1e3_avg"], result["swd_ratio"])

@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from facegan.files import atomic_output
+
 
 def to_uint8(images) -> np.ndarray:
     """Generator output in [-1, 1] -> uint8 [0, 255], rounded to nearest (not truncated), clipped."""
@@ -45,6 +47,5 @@ def upscale(image: np.ndarray, min_side: int) -> np.ndarray:
 def save_png(image: np.ndarray, path: str | Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    Image.fromarray(image).save(tmp, format="PNG")
-    tmp.replace(path)
+    with atomic_output(path) as tmp:
+        Image.fromarray(image).save(tmp, format="PNG")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import logging
 import os
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from pathlib import Path
 
 from facegan.attributes import find_table
 from facegan.errors import FaceganError
+from facegan.files import atomic_output
+from facegan.tables import read_rows
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +79,43 @@ def find_images(root: str | Path, files: list[Path] | None = None) -> list[Path]
     return found
 
 
+def _digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def drop_copies(images: list[Path], root: Path) -> tuple[list[Path], list[str]]:
+    """One image per (file name, content): an archive holding CelebA both flat and nested would otherwise
+    count each face twice. Only files sharing a name and size are read; the first in order is kept."""
+    by_name: dict[tuple[str, int], list[Path]] = {}
+    for p in images:
+        by_name.setdefault((p.name, p.stat().st_size), []).append(p)
+    copies = set()
+    for group in (g for g in by_name.values() if len(g) > 1):
+        seen = set()
+        for p in group:
+            digest = _digest(p)
+            if digest in seen:
+                copies.add(p)
+            seen.add(digest)
+    if copies:
+        log.warning("skipped %d image(s) that are byte-identical copies of another with the same name (listed in "
+                    "stats.json as copies_skipped)", len(copies))
+    return [p for p in images if p not in copies], sorted(p.relative_to(root).as_posix() for p in copies)
+
+
+def source_skipped_members(root: Path) -> list[str]:
+    """Archive members the download skipped (devices, FIFOs), from the source's marker file."""
+
+    try:
+        return list(json.loads((root / "facegan_source.json").read_text()).get("skipped_members", []))
+    except (OSError, ValueError, AttributeError):
+        return []
+
+
 def find_partition_file(root: str | Path, files: list[Path] | None = None) -> Path | None:
     """The shallowest CelebA partition list below ``root`` (linked folders included), if any."""
     files = walk_files(root)[0] if files is None else files
@@ -87,18 +127,15 @@ def read_partitions(path: Path) -> dict[str, str]:
     """Map image file name -> split name from CelebA's CSV (header) or TXT (space separated) list."""
     names = {v: k for k, v in SPLITS.items()}
     out: dict[str, str] = {}
-    with open(path, newline="") as f:
-        if path.suffix == ".csv":
-            rows = csv.reader(f)
-            next(rows, None)
-        else:
-            rows = (line.split() for line in f if line.strip())
-        for row in rows:
-            try:
-                out[row[0].strip()] = names[int(row[1])]
-            except (IndexError, ValueError, KeyError) as exc:
-                raise DatasetIndexError(
-                    f"{path}: malformed row {row!r}; expected image_id,partition with 0/1/2") from exc
+    rows = read_rows(path)
+    if path.suffix == ".csv":
+        rows = rows[1:]
+    for row in rows:
+        try:
+            out[row[0].strip()] = names[int(row[1])]
+        except (IndexError, ValueError, KeyError) as exc:
+            raise DatasetIndexError(
+                f"{path}: malformed row {row!r}; expected image_id,partition with 0/1/2") from exc
     return out
 
 
@@ -107,7 +144,7 @@ def build_index(root: str | Path, split: str = "all", limit: int = 0, shards: in
     if shards < 1:
         raise DatasetIndexError(f"preprocess.shards must be at least 1, got {shards}")
     files, repeated = walk_files(root)
-    images = find_images(root, files)
+    images, copies = drop_copies(find_images(root, files), Path(root))
     if not images:
         raise DatasetIndexError(f"no image files ({', '.join(IMAGE_SUFFIXES)}) found under {root}")
     part_file = find_partition_file(root, files)
@@ -124,7 +161,8 @@ def build_index(root: str | Path, split: str = "all", limit: int = 0, shards: in
             selected.append((p, part))
     table = find_table(files)
     counts = {"found": len(images), "partition_file": str(part_file) if part_file else None,
-              "in_split": len(selected), "repeated_folders_skipped": repeated,
+              "in_split": len(selected), "repeated_folders_skipped": repeated, "copies_skipped": copies,
+              "archive_members_skipped": source_skipped_members(Path(root)),
               "attribute_table": str(table) if table else None,
               # so that a changed table reruns the data stage even when nothing else changed
               "attribute_table_sha256": hashlib.sha256(table.read_bytes()).hexdigest() if table else None}
@@ -146,7 +184,7 @@ ENCODING = {"encoding": "utf-8", "errors": "surrogateescape"}
 
 
 def write_index(entries: list[Entry], path: str | Path) -> None:
-    with open(path, "w", newline="", **ENCODING) as f:
+    with atomic_output(path) as tmp, open(tmp, "w", newline="", **ENCODING) as f:
         w = csv.writer(f, delimiter="\t", lineterminator="\n")
         w.writerow(HEADER)
         for e in entries:

@@ -6,6 +6,8 @@ import csv
 from collections import defaultdict
 from pathlib import Path
 
+from facegan.files import atomic_output
+
 
 def _number(text: str | None) -> float:
     try:
@@ -32,7 +34,7 @@ def summarize(benchmarks: list[str], out_tsv: str | Path, out_png: str | Path) -
         r["max_rss_mb"] = max(r["max_rss_mb"], _number(row.get("max_rss")))
     rows = [{"rule": rule, **v} for rule, v in sorted(per_rule.items(), key=lambda kv: -kv[1]["seconds"])]
     Path(out_tsv).parent.mkdir(parents=True, exist_ok=True)
-    with open(out_tsv, "w", newline="") as f:
+    with atomic_output(out_tsv) as tmp, open(tmp, "w", newline="") as f:
         w = csv.writer(f, delimiter="\t", lineterminator="\n")
         w.writerow(["rule", "jobs", "seconds", "cpu_seconds", "max_rss_mb"])
         for r in rows:
@@ -59,5 +61,6 @@ def _chart(rows: list[dict], out: str | Path) -> None:
     fig.suptitle(f"What each rule cost ({total / 60:.1f} min of jobs in all)")
     fig.tight_layout()
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
+    with atomic_output(out) as tmp:
+        fig.savefig(tmp, format=Path(out).suffix[1:])
     plt.close(fig)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from facegan.files import atomic_output
 from facegan.generation import generate, latent_dim, noise
 from facegan.images import grid, save_png, upscale
 
@@ -75,10 +76,9 @@ def save_gif(frames: list[np.ndarray], out: str | Path, fps: float, hold_last: i
     pil = [Image.fromarray(f) for f in frames]
     durations = [int(round(1000 / fps))] * len(pil)
     durations[-1] *= hold_last
-    tmp = out.with_name(out.name + ".part")
-    pil[0].save(tmp, format="GIF", save_all=True, append_images=pil[1:], duration=durations, loop=0,
-                optimize=False, disposal=1)
-    tmp.replace(out)
+    with atomic_output(out) as tmp:
+        pil[0].save(tmp, format="GIF", save_all=True, append_images=pil[1:], duration=durations, loop=0,
+                    optimize=False, disposal=1)
 
 
 def progress_gif(progress_dir: str | Path, out_gif: str | Path, out_png: str | Path, fps: float) -> int:
@@ -150,7 +150,8 @@ def plot_losses(history_csv: str | Path, out: str | Path, steps_csv: str | Path 
     axes[-1, 0].set_xlabel("epoch")
     fig.tight_layout()
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
+    with atomic_output(out) as tmp:
+        fig.savefig(tmp, format=Path(out).suffix[1:])
     plt.close(fig)
 
 
@@ -186,7 +187,8 @@ def plot_swd(swd_csv: str | Path, out: str | Path) -> list[tuple[int, float]]:
     ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
+    with atomic_output(out) as tmp:
+        fig.savefig(tmp, format=Path(out).suffix[1:])
     plt.close(fig)
     return list(zip(epochs, swd))
 
@@ -228,7 +230,8 @@ def plot_attributes(metrics_json: str | Path, out: str | Path) -> int:
                      f"{result['real_vs_real']['joint_coverage']:.2f})", fontsize=11)
     fig.tight_layout()
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
+    with atomic_output(out) as tmp:
+        fig.savefig(tmp, format=Path(out).suffix[1:])
     plt.close(fig)
     return len(per)
 

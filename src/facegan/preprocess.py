@@ -12,7 +12,6 @@ Bad input is never fatal and never silent: each skipped file is reported with it
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import stat
 import warnings
@@ -23,6 +22,7 @@ import numpy as np
 import simplejpeg
 from PIL import Image, UnidentifiedImageError
 
+from facegan.files import write_json
 from facegan.index import Entry
 from facegan.progress import progress
 from facegan.tfrecord import TFRecordWriter, image_example_encoder
@@ -240,5 +240,5 @@ def write_shard(entries: list[Entry], shard: int, out_path: str | Path, opts: Pr
     report.sha256 = file_sha256(out_path)
     log.info("shard %d: kept %d of %d images -> %s", shard, report.images, len(entries), out_path)
     if report_path:
-        Path(report_path).write_text(json.dumps(report.to_json(), indent=1) + "\n")
+        write_json(report_path, report.to_json(), indent=1)
     return report

@@ -63,27 +63,65 @@ def _safe_target(root: Path, member: str) -> Path:
     return target
 
 
-def unpack_archive(archive: str | Path, out_dir: str | Path) -> None:
-    """Unpack a zip or tar archive into ``out_dir``, refusing members that escape it."""
+MAX_RATIO = 100  # declared size / archive size; CelebA's JPEGs barely compress (~1.0), a zip bomb is ~1000
+RATIO_FROM = 256 << 20  # the ratio is checked from this declared size on (small archives of text compress well)
+FREE_MARGIN = 1 << 30  # leave 1 GiB free after unpacking
+
+
+def check_unpacked_size(archive: Path, declared: int, out: Path) -> None:
+    """Refuse an archive that would fill the disk or that inflates suspiciously, before writing anything."""
+    packed = max(archive.stat().st_size, 1)
+    if declared > RATIO_FROM and declared / packed > MAX_RATIO:
+        raise SourceError(f"{archive}: its members declare {declared / 2**20:,.0f} MiB, {declared / packed:,.0f} "
+                          f"times the archive's size (at most {MAX_RATIO}x is unpacked): refusing a likely "
+                          f"decompression bomb; unpack it yourself and give the folder as dataset.path")
+    free = shutil.disk_usage(out).free
+    if declared + FREE_MARGIN > free:
+        raise SourceError(f"{archive}: its members declare {declared / 2**20:,.0f} MiB but {out} has "
+                          f"{free / 2**20:,.0f} MiB free (1 GiB is kept free): free some space, or unpack it "
+                          f"elsewhere and give the folder as dataset.path")
+
+
+def _unzip(archive: Path, out: Path) -> list[str]:
+    with zipfile.ZipFile(archive) as zf:
+        members = zf.infolist()
+        for m in members:
+            _safe_target(out, m.filename)
+        check_unpacked_size(archive, sum(m.file_size for m in members), out)
+        for m in progress(members, total=len(members), desc=f"unzip {archive.name}", unit="file"):
+            zf.extract(m, out)
+    return []
+
+
+def _untar(archive: Path, out: Path) -> list[str]:
+    """Unpack regular files, folders and links; devices and FIFOs are skipped and returned."""
+    with tarfile.open(archive) as tf:
+        members = tf.getmembers()
+        for m in members:
+            _safe_target(out, m.name)
+        special = [m for m in members if m.ischr() or m.isblk() or m.isfifo()]
+        members = [m for m in members if m not in special]
+        check_unpacked_size(archive, sum(m.size for m in members if m.isfile()), out)
+        for m in progress(members, total=len(members), desc=f"untar {archive.name}", unit="file"):
+            tf.extract(m, out, filter="data")
+    if special:
+        log.warning("%s: skipped %d device or FIFO member(s), which are not data: %s", archive, len(special),
+                    ", ".join(m.name for m in special[:5]) + (" ..." if len(special) > 5 else ""))
+    return [m.name for m in special]
+
+
+def unpack_archive(archive: str | Path, out_dir: str | Path) -> list[str]:
+    """Unpack a zip or tar archive into ``out_dir``, refusing members that escape it and archives too large
+    for the disk; returns the members skipped (devices, FIFOs)."""
     archive, out = Path(archive), Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     name = archive.name.lower()
     try:
         if name.endswith(".zip"):
-            with zipfile.ZipFile(archive) as zf:
-                members = zf.infolist()
-                for m in progress(members, total=len(members), desc=f"unzip {archive.name}", unit="file"):
-                    _safe_target(out, m.filename)
-                    zf.extract(m, out)
-        elif name.endswith((".tar", ".tar.gz", ".tgz")):
-            with tarfile.open(archive) as tf:
-                members = tf.getmembers()
-                for m in members:
-                    _safe_target(out, m.name)
-                for m in progress(members, total=len(members), desc=f"untar {archive.name}", unit="file"):
-                    tf.extract(m, out, filter="data")
-        else:
-            raise SourceError(f"{archive}: not a supported archive (use one of {', '.join(ARCHIVE_SUFFIXES)})")
+            return _unzip(archive, out)
+        if name.endswith((".tar", ".tar.gz", ".tgz")):
+            return _untar(archive, out)
+        raise SourceError(f"{archive}: not a supported archive (use one of {', '.join(ARCHIVE_SUFFIXES)})")
     except (zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
         raise SourceError(f"{archive}: the archive is damaged or incomplete ({exc}); download it again") from exc
 
@@ -100,8 +138,8 @@ def fetch_local(path: str | Path, out_dir: Path) -> dict:
     if not is_archive(src):
         raise SourceError(f"dataset.path {str(path)!r} is neither a folder nor an archive "
                           f"({', '.join(ARCHIVE_SUFFIXES)})")
-    unpack_archive(src, out_dir)
-    return {"kind": "archive", "path": str(src.resolve()), "bytes": src.stat().st_size}
+    skipped = unpack_archive(src, out_dir)
+    return {"kind": "archive", "path": str(src.resolve()), "bytes": src.stat().st_size, "skipped_members": skipped}
 
 
 def kaggle_credentials_present(env: os._Environ | dict | None = None, home: Path | None = None) -> bool:
@@ -123,14 +161,14 @@ def kaggle_credentials_present(env: os._Environ | dict | None = None, home: Path
     return any(f.is_file() for f in files)
 
 
-def unpack_downloads(download_dir: Path, out_dir: Path) -> list[str]:
-    """Unpack every archive that ``kaggle.api.dataset_download_files`` left in ``download_dir``."""
+def unpack_downloads(download_dir: Path, out_dir: Path) -> tuple[list[str], list[str]]:
+    """Unpack every archive that ``kaggle.api.dataset_download_files`` left in ``download_dir``; returns their
+    names and the members skipped."""
     archives = sorted(p for p in Path(download_dir).iterdir() if is_archive(p))
     if not archives:
         raise SourceError(f"the kaggle download produced no archive in {download_dir}")
-    for archive in archives:
-        unpack_archive(archive, out_dir)
-    return [a.name for a in archives]
+    skipped = [m for archive in archives for m in unpack_archive(archive, out_dir)]
+    return [a.name for a in archives], skipped
 
 
 def fetch_kaggle(slug: str, out_dir: Path) -> dict:
@@ -160,8 +198,8 @@ def fetch_kaggle(slug: str, out_dir: Path) -> dict:
                 f"downloading kaggle data set {slug!r} failed: {exc!r}. Check the slug "
                 f"(owner/dataset), your network connection and that your credentials are valid."
             ) from exc
-        names = unpack_downloads(download_dir, out_dir)
-        return {"kind": "kaggle", "slug": slug, "archives": names}
+        names, skipped = unpack_downloads(download_dir, out_dir)
+        return {"kind": "kaggle", "slug": slug, "archives": names, "skipped_members": skipped}
     finally:
         shutil.rmtree(download_dir, ignore_errors=True)
 

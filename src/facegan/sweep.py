@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from facegan.files import atomic_output
 from facegan.images import save_png
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,8 @@ def metric_chart(rows: list[dict], out: str | Path) -> None:
     plt.setp(ax.get_xticklabels(), rotation=20, ha="right")
     fig.tight_layout()
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
+    with atomic_output(out) as tmp:
+        fig.savefig(tmp, format=Path(out).suffix[1:])
     plt.close(fig)
 
 
@@ -89,7 +91,7 @@ def summarize(runs: list[str], overrides: dict, metrics: list[str], histories: l
               faces: list[str], summary: str | Path, sheet: str | Path, chart: str | Path) -> list[dict]:
     rows = summary_rows(runs, overrides, metrics, histories, benchmarks)
     Path(summary).parent.mkdir(parents=True, exist_ok=True)
-    with open(summary, "w", newline="") as f:
+    with atomic_output(summary) as tmp, open(tmp, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=FIELDS, lineterminator="\n")
         w.writeheader()
         w.writerows(rows)

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import google_crc32c
 
+from facegan.files import atomic_output
+
 _MASK_DELTA = 0xA282EAD8
 
 
@@ -96,11 +98,12 @@ def image_example_encoder(height: int, width: int, channels: int = 3):
 
 
 class TFRecordWriter:
-    """Writes framed records to ``path`` atomically: ``path.part`` is renamed on ``close()``."""
+    """Writes framed records to ``path`` atomically: a fresh temporary file is renamed on ``close()``."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self._tmp = self.path.with_name(self.path.name + ".part")
+        self._output = atomic_output(self.path)
+        self._tmp = self._output.__enter__()
         self._file = open(self._tmp, "wb")
 
     def write(self, record: bytes) -> None:
@@ -108,11 +111,11 @@ class TFRecordWriter:
 
     def close(self) -> None:
         self._file.close()
-        self._tmp.replace(self.path)
+        self._output.__exit__(None, None, None)
 
     def abort(self) -> None:
         self._file.close()
-        self._tmp.unlink(missing_ok=True)
+        self._output.__exit__(RuntimeError, RuntimeError("aborted"), None)
 
     def __enter__(self) -> "TFRecordWriter":
         return self

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from facegan.errors import FaceganError
+from facegan.files import atomic_output, open_append, remove_parts, write_json
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +40,13 @@ class TrainingState:
         self.tensorboard_dir = self.dir / "tensorboard"
 
     def prepare(self) -> None:
-        """Move aside a state made with a different fingerprint; then make the folders."""
-        fp_path = self.dir / "fingerprint.json"
-        try:
-            old = json.loads(fp_path.read_text()) if fp_path.exists() else None
-            if old is not None and not isinstance(old, dict):
-                raise ValueError("not a JSON object")
-        except (OSError, ValueError) as exc:
-            aside = self._move_aside()
-            log.warning("%s is unreadable (%s): the training state cannot be trusted; moved it to %s (nothing "
-                        "deleted) and starting fresh", fp_path, exc, aside)
-            old = None
+        """Move aside a state made with a different fingerprint; then make the folders.
+
+        The fingerprint is kept twice, ``fingerprint.json`` and a copy in ``checkpoints/``, each written
+        atomically and only when it changes. An unreadable one beside checkpoints is rebuilt from the copy;
+        when both are unreadable the run stops (the checkpoints are never thrown away on a guess).
+        """
+        old = self._read_fingerprint()
         if old is not None:
             if old != self.fingerprint:
                 differs = sorted(k for k in set(old) | set(self.fingerprint) if old.get(k) != self.fingerprint.get(k))
@@ -58,10 +55,41 @@ class TrainingState:
                             "Moved it to %s and starting fresh.", self.dir, ", ".join(differs), aside)
         elif self.dir.exists() and any(self.dir.iterdir()):
             aside = self._move_aside()
-            log.warning("%s has no fingerprint.json; moved to %s and starting fresh", self.dir, aside)
+            log.warning("%s has no fingerprint.json and no checkpoints; moved to %s and starting fresh",
+                        self.dir, aside)
         for d in (self.ckpt_dir, self.progress_dir):
             d.mkdir(parents=True, exist_ok=True)
-        fp_path.write_text(json.dumps(self.fingerprint, indent=2) + "\n")
+        for path in (self.fingerprint_path, self.fingerprint_copy):
+            if _read_json_object(path) != self.fingerprint:
+                write_json(path, self.fingerprint)
+
+    @property
+    def fingerprint_path(self) -> Path:
+        return self.dir / "fingerprint.json"
+
+    @property
+    def fingerprint_copy(self) -> Path:
+        return self.ckpt_dir / "fingerprint.json"
+
+    def _read_fingerprint(self) -> dict | None:
+        """The fingerprint the state was trained with; None for a state with neither copy nor checkpoints."""
+        main, copy = self.fingerprint_path, self.fingerprint_copy
+        found = _read_json_object(main)
+        if found is None:
+            found = _read_json_object(copy)
+            if found is not None and main.exists():
+                log.warning("%s is unreadable; using its copy %s", main, copy)
+        has_checkpoints = any(self.ckpt_dir.glob("ckpt-*.index")) if self.ckpt_dir.is_dir() else False
+        if found is None and has_checkpoints:
+            raise FaceganError(
+                f"{main} is unreadable or missing beside the checkpoints in {self.ckpt_dir}, and so is its copy: "
+                f"the settings they were trained with are unknown. Restore {main.name} from a backup, or move "
+                f"{self.dir} away to start training over (nothing was deleted)")
+        if found is None and (main.exists() or copy.exists()):
+            aside = self._move_aside()
+            log.warning("%s is unreadable and there are no checkpoints; moved the state to %s and starting fresh",
+                        main, aside)
+        return found
 
     def _move_aside(self) -> Path:
         """Rename the state folder to ``<name>.stale-<time>`` (never deleted)."""
@@ -90,7 +118,7 @@ class TrainingState:
     def append_steps(self, row: dict) -> None:
         """One per-step row, appended (a long run logs thousands; a torn last line is dropped on resume)."""
         new = not self.steps_path.exists()
-        with open(self.steps_path, "a", newline="") as f:
+        with open_append(self.steps_path, newline="") as f:
             w = csv.DictWriter(f, fieldnames=STEP_FIELDS, lineterminator="\n")
             if new:
                 w.writeheader()
@@ -106,8 +134,8 @@ class TrainingState:
 
     def remove_orphans(self) -> None:
         """Delete temporary files a killed job left (``*.part``)."""
-        for part in [*self.dir.glob("*.part"), *self.progress_dir.glob("*.part")]:
-            part.unlink(missing_ok=True)
+        for directory in (self.dir, self.progress_dir, self.snapshot_dir):
+            remove_parts(directory)
 
     def truncate_history(self, last_epoch: int) -> None:
         """Drop rows after ``last_epoch`` (written before a kill that preceded their checkpoint)."""
@@ -127,6 +155,14 @@ class TrainingState:
         _write_rows(self.history_path, HISTORY_FIELDS, rows)
 
 
+def _read_json_object(path: Path) -> dict | None:
+    try:
+        found = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None
+
+
 def _read_rows(path: Path, fields: tuple[str, ...], key: str = "epoch") -> list[dict]:
     if not path.exists():
         return []
@@ -141,12 +177,10 @@ def _read_rows(path: Path, fields: tuple[str, ...], key: str = "epoch") -> list[
 
 def _write_rows(path: Path, fields: tuple[str, ...], rows: list[dict]) -> None:
     """Write a CSV atomically (a kill never leaves half a file)."""
-    tmp = path.with_name(path.name + ".part")
-    with open(tmp, "w", newline="") as f:
+    with atomic_output(path) as tmp, open(tmp, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields, lineterminator="\n", extrasaction="ignore")
         w.writeheader()
         w.writerows(rows)
-    tmp.replace(path)
 
 
 class Checkpoints:

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from facegan.errors import FaceganError
+from facegan.files import atomic_output, write_json
 from facegan.options import ModelOptions, TrainOptions
 
 log = logging.getLogger(__name__)
@@ -94,9 +95,9 @@ def save_models(model: ModelOptions, generator, discriminator, outputs: TrainOut
     d32.set_weights([np.asarray(w, dtype=np.float32) for w in discriminator.get_weights()])
     for path in (outputs.generator, outputs.generator_h5, outputs.discriminator):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    g32.save(outputs.generator)
-    g32.save(outputs.generator_h5)
-    d32.save(outputs.discriminator)
+    for model, path in ((g32, outputs.generator), (g32, outputs.generator_h5), (d32, outputs.discriminator)):
+        with atomic_output(path) as tmp:
+            model.save(tmp)
 
 
 def _swd_probe(opts: TrainOptions, reference: str | Path | None):
@@ -257,7 +258,7 @@ def train(shard_files: list[str], stats_path: str | Path, opts: TrainOptions, ou
     resumed = {"epoch": resume.epoch, "step_in_epoch": resume.step} if (resume.epoch or resume.step) else None
     record = _record(opts, policy, setup, stats, steps_per_epoch, resumed, outputs, resolved_config)
     record.update(reader=batches.kind, steps_per_execution=executions)
-    Path(outputs.training_options).write_text(json.dumps(record, indent=2) + "\n")
+    write_json(outputs.training_options, record)
     log.info("trained to epoch %d; models in %s%s", epochs, Path(outputs.generator).parent,
              " (the generator is the EMA one)" if gan.generator_ema is not None else "")
     return record

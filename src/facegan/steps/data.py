@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from facegan.files import write_json
 from facegan.steps.runner import step
 
 
@@ -24,7 +25,7 @@ def index(*, dataset_dir: str, index: str, counts: str, split: str, limit: int, 
 
     entries, found = build_index(dataset_dir, split=split, limit=limit, shards=shards)
     write_index(entries, index)
-    Path(counts).write_text(json.dumps(found, indent=2) + "\n")
+    write_json(counts, found)
 
 
 @step

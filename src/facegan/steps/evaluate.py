@@ -33,7 +33,8 @@ def attribute_classifier(*, shards: list[str], attributes: str, attribute_spec: 
     try:
         attrs, labels = load_attribute_files(attributes, attribute_spec)
         if not attrs:
-            skip_report(classifier, json.loads(Path(attribute_spec).read_text())["note"])
+            spec = json.loads(Path(attribute_spec).read_text())
+            skip_report(classifier, spec.get("note", "the data set's attribute table names no attributes"))
             return
         real = read_in_order(list(shards), resolution, limit=images)
         train_classifier(real, labels[:len(real)], attrs, seed, threshold, classifier)
