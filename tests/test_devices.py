@@ -18,3 +18,23 @@ def test_bf16_flags_are_read_from_cpuinfo():
     assert cpu_has_bf16("flags : fpu avx2 fma avx512f avx512_bf16")
     assert cpu_has_bf16("flags : fpu amx_bf16 amx_tile")
     assert not cpu_has_bf16("flags : fpu avx2 fma")
+
+
+def test_cuda_visible_devices_is_read_as_cuda_reads_it():
+    from facegan.gpuinfo import visible_devices
+
+    def read(value):
+        return visible_devices({"CUDA_VISIBLE_DEVICES": value})
+
+    assert visible_devices({}) is None
+    assert read("0,1") == ["0", "1"] and read("GPU-8f2a,MIG-1c") == ["GPU-8f2a", "MIG-1c"]
+    # SGE's value on nodes without GPUs, hidden devices, and entries after the first invalid one
+    assert read("NoDevFiles") == [] and read("-1") == [] and read("") == [] and read("1,-1,0") == ["1"]
+
+
+def test_a_value_naming_no_device_expects_no_gpu(monkeypatch):
+    import facegan.gpuinfo as gpuinfo
+
+    monkeypatch.setattr(gpuinfo, "nvidia_smi_gpus", lambda: [])
+    assert gpuinfo.expected_gpus({"CUDA_VISIBLE_DEVICES": "NoDevFiles"}) == ""
+    assert "assigns GPU(s)" in gpuinfo.expected_gpus({"CUDA_VISIBLE_DEVICES": "0"})

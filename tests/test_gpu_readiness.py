@@ -28,7 +28,7 @@ def test_gpus_assigned_but_unusable_stop_training_with_one_line_and_gpus_0_train
     assert "training on CPU" in (tmp_path / "b" / "train.log").read_text()
 
 
-@pytest.mark.parametrize("visible, status", [(None, 0), ("0", 1)])
+@pytest.mark.parametrize("visible, status", [(None, 0), ("0", 1), ("NoDevFiles", 0)])
 def test_doctor_prints_every_section_and_fails_when_gpus_are_there_but_unusable(python, tmp_path, visible, status):
     env = _env(tmp_path, **({"CUDA_VISIBLE_DEVICES": visible} if visible else {}))
     proc = python(["-m", "facegan.cli", "doctor", "--steps", "1", "--width", "8"], env=env, check=False, timeout=300)

@@ -67,7 +67,7 @@ def setup_devices(gpus: int = 0, cpu_replicas: int = 1, threads: int | None = No
                 raise GpuUnusableError(f"TensorFlow sees no GPU although {expected}: install facegan[gpu] "
                                        "(pip install -e '.[gpu]': TensorFlow with its CUDA libraries; facegan doctor "
                                        "says more) or set train.gpus: 0 to train on the CPU")
-            notes.append(f"train.gpus is {gpus} but this machine has no GPU: training on the CPU")
+            log.info("train.gpus is %d, and this machine has no GPU: training on the CPU", gpus)
         if physical:
             tf.config.set_visible_devices([], "GPU")  # gpus: 0 means CPU even where GPUs exist
         cpu = tf.config.list_physical_devices("CPU")[0]

@@ -22,12 +22,25 @@ def nvidia_smi_gpus() -> list[str]:
     return [line.strip() for line in nvidia_smi("-L").splitlines() if line.startswith("GPU ")]
 
 
+def _is_device_id(entry: str) -> bool:
+    return entry.isdigit() or entry.startswith(("GPU-", "MIG-"))
+
+
 def visible_devices(environ=None) -> list[str] | None:
-    """The device ids ``CUDA_VISIBLE_DEVICES`` lists (None when it is not set; [] when it hides all)."""
+    """The device ids ``CUDA_VISIBLE_DEVICES`` lists (None when it is not set; [] when it names none).
+
+    Read as CUDA reads it: the entries up to the first that is not an index or a GPU-/MIG- UUID. So
+    ``-1``, ``""`` and ``NoDevFiles`` (what SGE sets on nodes without GPUs) assign no device.
+    """
     environ = os.environ if environ is None else environ
     if "CUDA_VISIBLE_DEVICES" not in environ:
         return None
-    return [d.strip() for d in environ["CUDA_VISIBLE_DEVICES"].split(",") if d.strip() not in ("", "-1")]
+    ids = []
+    for entry in (e.strip() for e in environ["CUDA_VISIBLE_DEVICES"].split(",")):
+        if not _is_device_id(entry):
+            break
+        ids.append(entry)
+    return ids
 
 
 def expected_gpus(environ=None) -> str:

@@ -52,6 +52,13 @@ def step(func):
 
 
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+# Other errors of the machine that the user can fix, with what to do
+FIXABLE = {
+    errno.EROFS: "The file system is mounted read-only: remount it writable, or run from a writable directory",
+    errno.EMFILE: "This process has too many files open: raise the limit (ulimit -n 4096) and run again",
+    errno.ENFILE: "The system has too many files open: close other programs or raise fs.file-max, and run again",
+    errno.ENAMETOOLONG: "A path is too long for the file system: use a shorter working directory or dataset.name",
+}
 
 
 def user_error_message(exc: BaseException) -> str | None:
@@ -67,6 +74,11 @@ def user_error_message(exc: BaseException) -> str | None:
                 f"some space (df -h shows where) and run again: finished outputs and training checkpoints are kept")
     if isinstance(exc, PermissionError):
         return f"permission denied{where}: {exc.strerror}. Check who owns that path and its permissions"
+    if isinstance(exc, OSError) and exc.errno in FIXABLE:
+        return f"{exc.strerror}{where or (' at ' + str(filename) if filename else '')}. {FIXABLE[exc.errno]}"
+    if "Read-only file system" in text:
+        return (f"a read-only file system{where} ({type(exc).__name__}: {text.splitlines()[0][:200]}). "
+                f"{FIXABLE[errno.EROFS]}")
     return None
 
 

@@ -1,0 +1,43 @@
+"""Errors of the user's machine end a step with one line that says what to do (issue 22: 8)."""
+
+import errno
+
+import pytest
+
+from facegan.steps.runner import user_error_message
+
+
+@pytest.mark.parametrize("code, words", [
+    (errno.EROFS, "mounted read-only"),
+    (errno.EDQUOT, "no space left on the device"),
+    (errno.ENOSPC, "no space left on the device"),
+    (errno.EMFILE, "ulimit -n"),
+    (errno.ENFILE, "too many files open"),
+    (errno.EACCES, "permission denied"),
+])
+def test_os_errors_a_user_can_fix_get_one_line_naming_the_file(code, words):
+    exc = OSError(code, "strerror text", "results/train_state/checkpoints/ckpt-8.index")
+    if code == errno.EACCES:
+        exc = PermissionError(code, "strerror text", "results/train_state/checkpoints/ckpt-8.index")
+    message = user_error_message(exc)
+    assert words in message and "ckpt-8.index" in message and "\n" not in message
+
+
+def test_tensorflows_read_only_error_is_recognised_by_its_words():
+    exc = RuntimeError("Failed to create a NewWriteableFile: /x/ckpt-1_temp : Read-only file system")
+    assert "mounted read-only" in user_error_message(exc)
+
+
+def test_other_errors_are_left_as_bugs():
+    assert user_error_message(KeyError("note")) is None
+    assert user_error_message(OSError(errno.EIO, "I/O error")) is None
+
+
+def test_too_many_open_files_ends_a_step_with_one_line(tmp_path, python):
+    code = ("import resource\nfrom facegan.steps.runner import step\n"
+            "@step\ndef opens():\n    resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))\n"
+            "    files = [open(__import__('os').devnull) for _ in range(100)]\n"
+            f"opens(log_file={str(tmp_path / 'step.log')!r})\n")
+    proc = python(["-c", code], check=False)
+    log = (tmp_path / "step.log").read_text()
+    assert proc.returncode == 1 and "ulimit -n" in log and "Traceback" not in log + proc.stderr
