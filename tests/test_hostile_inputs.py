@@ -350,3 +350,30 @@ def test_an_orphaned_shard_part_file_is_replaced_when_the_shard_is_written_again
     (tmp_path / "s.tfrecord.part").write_bytes(b"half a shard from a killed job")
     write_shard([Entry(str(tmp_path / "a.jpg"), "train", 0)], 0, tmp_path / "s.tfrecord", OPTS)
     assert not (tmp_path / "s.tfrecord.part").exists() and (tmp_path / "s.tfrecord").stat().st_size > 0
+
+
+@pytest.mark.parametrize("command", [["grid"], ["interpolate", "--steps", "3", "--rows", "1"]])
+def test_an_existing_folder_as_out_is_named_and_nothing_is_left_behind(command, saved_models, tmp_path, capsys):
+    from facegan.cli import main
+
+    out = tmp_path / "a.b" / "faces"
+    out.mkdir(parents=True)
+    assert main([command[0], "--model", str(saved_models / "g.keras"), "--out", str(out), *command[1:]]) == 1
+    err = capsys.readouterr().err
+    assert f"{out} is a directory" in err and ".part" not in err and len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in out.parent.iterdir()) == ["faces"] and not list(out.iterdir())
+
+
+def test_many_samples_are_written_a_batch_at_a_time_with_the_same_faces(saved_models, tmp_path, monkeypatch):
+    import facegan.pictures as pictures
+    from facegan.generation import generate, latent_dim, load_generator, noise
+
+    g = load_generator(saved_models / "g.keras")
+    batches = []
+    real_generate = pictures.generate
+    monkeypatch.setattr(pictures, "generate", lambda gen, z: batches.append(len(z)) or real_generate(gen, z))
+    monkeypatch.setattr(pictures, "SAMPLE_BATCH", 4)
+    paths = pictures.write_samples(g, tmp_path / "s", 10, seed=3)
+    assert batches == [4, 4, 2] and [p.name for p in paths][-1] == "sample_00009.png"
+    expected = generate(g, noise(10, latent_dim(g), 3))
+    assert np.array_equal(np.asarray(Image.open(paths[7])), expected[7])

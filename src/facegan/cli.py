@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from facegan.errors import FaceganError
 from facegan.runtime import configure_tensorflow
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             pictures.write_grid(generator, args.out, args.rows, args.cols, args.seed)
             print(f"wrote {args.out}")
         else:
-            gif = str(args.out).rsplit(".", 1)[0] + ".gif"
+            gif = str(Path(args.out).with_suffix(".gif"))
             pictures.interpolation(generator, args.out, gif, args.steps, args.rows, args.seed)
             print(f"wrote {args.out} and {gif}")
     except (FaceganError, FileNotFoundError, ValueError) as exc:

@@ -29,16 +29,20 @@ def _require(**values: tuple[int, int]) -> None:
             raise ValueError(f"{name} must be at least {low}, got {value}")
 
 
+SAMPLE_BATCH = 256
+
+
 def write_samples(generator, out_dir: str | Path, n: int, seed: int) -> list[Path]:
     _require(n=(n, 1))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    images = generate(generator, noise(n, latent_dim(generator), seed))
+    z = noise(n, latent_dim(generator), seed)
     paths = []
-    for i, img in enumerate(images):
-        path = out_dir / f"sample_{i:05d}.png"
-        save_png(img, path)
-        paths.append(path)
+    for start in range(0, n, SAMPLE_BATCH):  # a batch at a time: 50,000 faces never sit in memory at once
+        for i, img in enumerate(generate(generator, z[start:start + SAMPLE_BATCH]), start):
+            path = out_dir / f"sample_{i:05d}.png"
+            save_png(img, path)
+            paths.append(path)
     log.info("wrote %d samples to %s", n, out_dir)
     return paths
 
