@@ -52,15 +52,34 @@ def test_grid_png_is_readable_size(generator, tmp_path):
         assert img.size == (sheet.shape[1], sheet.shape[0]) and min(img.size) >= pictures.MIN_SHEET_SIDE
 
 
-def test_progress_gif_has_one_labelled_frame_per_epoch(tmp_path):
+def test_progress_animation_has_one_labelled_frame_per_epoch_and_a_video(tmp_path):
+    import imageio.v2 as iio2
+
     for epoch in range(1, 6):
         Image.new("RGB", (70, 70), (epoch * 40, 0, 0)).save(tmp_path / f"epoch_{epoch:04d}.png")
-    n = pictures.progress_gif(tmp_path, tmp_path / "p.gif", tmp_path / "p.png", fps=4)
+    n = pictures.progress_animation(tmp_path, tmp_path / "p.gif", tmp_path / "p.mp4", tmp_path / "p.png", fps=4)
     with Image.open(tmp_path / "p.gif") as gif:
-        assert n == gif.n_frames == 5
+        assert n == gif.n_frames == 5 and gif.info["loop"] == 0 and gif.info["duration"] == 250
+    with iio2.get_reader(tmp_path / "p.mp4", format="FFMPEG") as video:
+        meta = video.get_meta_data()
+        frames = [f for f in video]
+    assert meta["codec"] == "h264" and meta["fps"] == 4 and len(frames) == 5 + 2  # the last held 3 times
+    assert frames[0].shape[0] % 16 == 0 and abs(int(frames[0][-40, 30, 0]) - 40) < 12
     last = np.asarray(Image.open(tmp_path / "p.png"))
     assert last.shape[0] > 70  # the label banner sits above the grid, not over it
     assert np.array_equal(last[-70:, :, 0], np.full((70, 70), 200))
+
+
+def test_long_runs_make_a_gif_of_at_most_24_reduced_frames(tmp_path):
+    from facegan.animations import MAX_FRAMES, MAX_SIDE, pick_frames
+
+    assert pick_frames(100)[0] == 0 and pick_frames(100)[-1] == 99 and len(pick_frames(100)) == MAX_FRAMES
+    for epoch in range(1, 31):
+        Image.new("RGB", (520, 520), (epoch * 8, 0, 0)).save(tmp_path / f"epoch_{epoch:04d}.png")
+    pictures.progress_animation(tmp_path, tmp_path / "p.gif", tmp_path / "p.mp4", tmp_path / "p.png", fps=4)
+    with Image.open(tmp_path / "p.gif") as gif:
+        assert gif.n_frames == MAX_FRAMES and max(gif.size) <= MAX_SIDE
+    assert Image.open(tmp_path / "p.png").size[0] == 520  # the PNG keeps the full size
 
 
 def _colour_pixels(png, colour, tolerance=30):

@@ -45,14 +45,15 @@ def planned(stdout: str) -> dict[str, int]:
     return jobs
 
 
-def job_inputs(stdout: str) -> dict[str, set[str]]:
-    """rule -> the input files a dry run lists for its (first) job."""
+def job_inputs(stdout: str, workdir) -> dict[str, set[str]]:
+    """rule -> the input files a dry run lists for its (first) job, as absolute paths (code inputs are listed
+    relative to the working directory)."""
     inputs = {}
     for block in re.split(r"(?m)^rule ", stdout)[1:]:
         name = block.split(":", 1)[0]
         m = re.search(r"(?m)^\s+input: (.*)$", block)
         if m and name not in inputs:
-            inputs[name] = {p.strip() for p in m.group(1).split(",")}
+            inputs[name] = {os.path.normpath(os.path.join(workdir, p.strip())) for p in m.group(1).split(",")}
     return inputs
 
 
@@ -75,6 +76,7 @@ def test_every_output_exists_and_opens(finished):
             img.verify()
     with Image.open(finished / "results/export/progress.gif") as gif:
         assert gif.n_frames == 2  # one frame per epoch
+    assert (finished / "results/export/progress.mp4").read_bytes()[4:8] == b"ftyp"
     assert len(list((finished / "results/export/samples").glob("sample_*.png"))) == 6
     metrics = json.loads((finished / "results/eval/metrics.json").read_text())
     assert set(metrics["swd"]) == {"SWDx1e3_32", "SWDx1e3_16", "SWDx1e3_avg", "swd_vs_floor"}
@@ -106,7 +108,7 @@ def test_rules_declare_every_module_their_step_loads(finished, snakemake, tiny_f
     import facegan
     from facegan.codedeps import module_file
 
-    declared = job_inputs(snakemake(finished, tiny_full, "-n", "--forceall").stdout)
+    declared = job_inputs(snakemake(finished, tiny_full, "-n", "--forceall").stdout, finished)
     logs = {"shard": finished / "logs/shard/00000.log"} | {
         rule: finished / "logs" / f"{rule}.log" for rule in declared if (finished / "logs" / f"{rule}.log").exists()}
     assert set(logs) == set(declared) - {"all"}, "a rule without its log"

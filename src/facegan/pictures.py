@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import math
 from pathlib import Path
 
 import numpy as np
@@ -74,19 +75,12 @@ def label_banner(image: np.ndarray, text: str, height: int | None = None) -> np.
     return np.concatenate([np.asarray(banner), image], axis=0)
 
 
-def save_gif(frames: list[np.ndarray], out: str | Path, fps: float, hold_last: int = 1) -> None:
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    pil = [Image.fromarray(f) for f in frames]
-    durations = [int(round(1000 / fps))] * len(pil)
-    durations[-1] *= hold_last
-    with atomic_output(out) as tmp:
-        pil[0].save(tmp, format="GIF", save_all=True, append_images=pil[1:], duration=durations, loop=0,
-                    optimize=False, disposal=1)
+def progress_animation(progress_dir: str | Path, out_gif: str | Path, out_mp4: str | Path, out_png: str | Path,
+                       fps: float) -> int:
+    """The per-epoch grids with epoch labels: a small GIF (at most 24 of them, reduced), an MP4 of them all,
+    and the last as PNG."""
+    from facegan.animations import pick_frames, shrink, write_gif, write_mp4
 
-
-def progress_gif(progress_dir: str | Path, out_gif: str | Path, out_png: str | Path, fps: float) -> int:
-    """An animated GIF of the per-epoch grids with epoch labels, and its last frame as PNG."""
     pngs = sorted(Path(progress_dir).glob("epoch_*.png"))
     if not pngs:
         raise FileNotFoundError(f"no epoch_*.png grids in {progress_dir}")
@@ -94,9 +88,11 @@ def progress_gif(progress_dir: str | Path, out_gif: str | Path, out_png: str | P
     for p in pngs:
         epoch = int(p.stem.split("_")[1])
         frames.append(label_banner(np.asarray(Image.open(p).convert("RGB")), f"epoch {epoch} / {len(pngs)}"))
-    save_gif(frames, out_gif, fps, hold_last=3)
+    picked = pick_frames(len(frames))
+    write_gif([shrink(frames[i]) for i in picked], out_gif, fps, hold_last=3)
+    write_mp4(frames, out_mp4, fps, hold_last=3)
     save_png(frames[-1], out_png)
-    log.info("progress.gif: %d frames", len(frames))
+    log.info("progress.gif: %d of %d frames; progress.mp4: all %d", len(picked), len(frames), len(frames))
     return len(frames)
 
 
@@ -264,10 +260,20 @@ def interpolation(generator, out_png: str | Path, out_gif: str | Path, steps: in
     z = np.concatenate([slerp(ends[2 * r], ends[2 * r + 1], t) for r in range(rows)])
     images = generate(generator, z)
     save_png(upscale(grid(images, rows, steps), MIN_SHEET_SIDE), out_png)
+    from facegan.animations import write_gif
+
     per_row = images.reshape(rows, steps, *images.shape[1:])
-    frames = [upscale(grid(per_row[:, k], 1, rows), 384) for k in list(range(steps)) + list(range(steps - 2, 0, -1))]
-    save_gif(frames, out_gif, fps)
+    cols = math.ceil(math.sqrt(rows))  # the morphing faces side by side in a square-ish grid
+    frames = [upscale(grid(_fill(per_row[:, k], cols * math.ceil(rows / cols)), math.ceil(rows / cols), cols), 256)
+              for k in list(range(steps)) + list(range(steps - 2, 0, -1))]
+    write_gif(frames, out_gif, fps)
     return images
+
+
+def _fill(images: np.ndarray, count: int) -> np.ndarray:
+    """``images`` followed by white ones up to ``count``."""
+    blank = np.full((count - len(images), *images.shape[1:]), 255, images.dtype)
+    return np.concatenate([images, blank]) if len(blank) else images
 
 
 def real_vs_fake(generator, shard_files: list[str], resolution: int, out: str | Path, n: int, seed: int) -> None:

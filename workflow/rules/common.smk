@@ -8,6 +8,7 @@ wildcard_constraints:
     run=r"[A-Za-z0-9._-]+",
 
 
+import os
 from pathlib import Path
 
 from facegan.codedeps import script_code_files
@@ -19,8 +20,9 @@ SCRIPTS_DIR = Path(workflow.current_basedir).parent / "scripts"
 def get_code(rule_name):
     """The facegan source files the rule's script can run, computed from the import graph: Snakemake's
     code trigger watches only the script file, so without these an edited module would not rerun.
+    Relative to the working directory, so that Snakemake's job lines stay readable.
     """
-    return script_code_files(SCRIPTS_DIR / f"{rule_name}.py")
+    return [os.path.relpath(f) for f in script_code_files(SCRIPTS_DIR / f"{rule_name}.py")]
 
 
 def get_download_code():
@@ -94,6 +96,7 @@ def get_export_outputs():
         "results/export/samples",
         "results/export/grid.png",
         "results/export/progress.gif",
+        "results/export/progress.mp4",
         "results/export/progress.png",
         "results/export/losses.png",
         "results/export/swd.png",

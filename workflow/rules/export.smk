@@ -63,6 +63,12 @@ rule progress_gif:
             category="Training",
             labels={"figure": "progress (animated)"},
         ),
+        mp4=report(
+            "results/export/progress.mp4",
+            caption="../report/progress_mp4.rst",
+            category="Training",
+            labels={"figure": "progress (video)"},
+        ),
         png=report(
             "results/export/progress.png",
             caption="../report/progress_png.rst",

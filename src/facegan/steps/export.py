@@ -26,11 +26,11 @@ def grid(*, generator: str, png: str, rows: int, cols: int, seed: int) -> None:
 
 
 @step
-def progress_gif(*, progress: str, gif: str, png: str, fps: float) -> None:
-    """The per-epoch grids as an animated GIF, and its last frame as PNG."""
-    from facegan.pictures import progress_gif as make_gif
+def progress_gif(*, progress: str, gif: str, mp4: str, png: str, fps: float) -> None:
+    """The per-epoch grids as a small animated GIF and an MP4 video, and the last of them as PNG."""
+    from facegan.pictures import progress_animation
 
-    make_gif(progress, gif, png, fps)
+    progress_animation(progress, gif, mp4, png, fps)
 
 
 @step

@@ -4,7 +4,8 @@
 and to stderr, and a :class:`~facegan.errors.FaceganError` (bad input or configuration) ends the
 process with its message as one ERROR line and exit status 1 instead of a traceback.
 :func:`run_rule` is all a workflow script does: call its step with the rule's named input, output
-and params.
+and params. In a workflow job the terminal shows only facegan's own records and errors; TensorFlow's
+C++ start-up lines and everything else written to the process's stderr go to the rule's log.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import os
 import sys
 
 from facegan.errors import FaceganError
-from facegan.logs import setup_logging
+from facegan.logs import native_stderr_to, setup_logging
 from facegan.runtime import configure_tensorflow
 
 log = logging.getLogger("facegan.steps")
@@ -26,9 +27,10 @@ def step(func):
     """Wrap a step function (see the module's docstring)."""
 
     @functools.wraps(func)
-    def wrapper(*, log_file: str | None = None, **kwargs):
+    def wrapper(*, log_file: str | None = None, native_to_log: bool = False, **kwargs):
         configure_tensorflow()
-        setup_logging(log_file)
+        terminal = native_stderr_to(log_file) if native_to_log and log_file else None
+        setup_logging(log_file, terminal=terminal)
         if os.environ.get("SLURM_JOB_ID"):
             log.info("%s runs as SLURM job %s on %s", func.__name__, os.environ["SLURM_JOB_ID"],
                      os.environ.get("SLURMD_NODENAME", "?"))
@@ -104,4 +106,4 @@ def rule_arguments(smk) -> dict:
 
 def run_rule(step_function, smk, **extra) -> None:
     """Call ``step_function`` with the rule's named files and params, its log, and ``extra``."""
-    step_function(**rule_arguments(smk), **extra, log_file=smk.log[0] if smk.log else None)
+    step_function(**rule_arguments(smk), **extra, log_file=smk.log[0] if smk.log else None, native_to_log=True)
