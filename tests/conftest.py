@@ -75,6 +75,7 @@ def tiny_config(**overrides) -> dict:
         "dataset": {"name": "tiny", "source": "synthetic", "synthetic_count": 96},
         "preprocess": {"resolution": 32, "crop": 160, "shards": 3},
         "train": {"mixed_precision": False},
+        "evaluate": {"fid": False},  # tests/test_fid.py runs FID on a small graph; no test reaches the network
     }
     for key, value in overrides.items():
         cfg[key] = {**cfg.get(key, {}), **value} if isinstance(value, dict) else value

@@ -1,5 +1,4 @@
 import numpy as np
-import pytest
 
 from facegan import metrics
 
@@ -86,20 +85,3 @@ def test_kid_is_near_zero_for_one_distribution_and_positive_for_two():
     assert abs(metrics.kid(x, y, subsets=5, subset_size=200)[0]) < 0.05
     assert metrics.kid(x, y + 1.0, subsets=5, subset_size=200)[0] > 0.5
 
-
-def test_missing_inception_weights_are_reported_with_where_to_put_them(tmp_path, monkeypatch):
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    assert metrics.inception_weights_path() is None
-    msg = metrics.missing_weights_message()
-    assert metrics.INCEPTION_FILE in msg and str(tmp_path / "models") in msg and "evaluate.inception_weights" in msg
-    (tmp_path / "models").mkdir()
-    (tmp_path / "models" / metrics.INCEPTION_FILE).write_bytes(b"x")
-    assert metrics.inception_weights_path() == tmp_path / "models" / metrics.INCEPTION_FILE
-    assert metrics.inception_weights_path(str(tmp_path / "nope.h5")) is None
-
-
-@pytest.mark.slow
-def test_inception_feature_plumbing_with_untrained_weights():
-    model = metrics.inception_model(None)
-    feats = metrics.inception_features(model, _smooth_images(3), batch_size=2)
-    assert feats.shape == (3, 2048) and np.all(np.isfinite(feats))

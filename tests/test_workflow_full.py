@@ -87,7 +87,7 @@ def test_every_output_exists_and_opens(finished):
     assert 0 <= attrs["joint_coverage"] <= 1 and len(attrs["largest_differences"]) == 5
     with Image.open(finished / "results/export/attributes.png") as img:
         assert img.size[0] > 800
-    assert "Inception weights not found" in metrics["fid_note"]
+    assert metrics["fid_note"] == "FID/KID not computed (evaluate.fid is false)"
     for log in ("train", "grid", "evaluate", "real_reference", "attribute_classifier"):
         assert (finished / "logs" / f"{log}.log").exists(), log
     with open(finished / "results/benchmarks/summary.tsv") as f:

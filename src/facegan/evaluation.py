@@ -24,6 +24,7 @@ import numpy as np
 from facegan import metrics
 from facegan.errors import FaceganError
 from facegan.files import atomic_output, write_json
+from facegan.inception_graph import InceptionGraphError, find_graph, graph_features
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ def reference_size(requested: int, kept: int) -> int:
 
 
 def compute_real_reference(shard_files: list[str], stats_path: str, resolution: int, n: int, seed: int,
-                           out_npz: str | Path, inception_weights: str = "") -> dict:
+                           out_npz: str | Path, fid: bool = False, inception_graph: str = "") -> dict:
     """Write the real reference (see the module's docstring); returns its metadata."""
     from facegan.reader import read_images
 
@@ -59,15 +60,17 @@ def compute_real_reference(shard_files: list[str], stats_path: str, resolution: 
     # Set B is measured exactly as a generator's images are (same patch seed): what a perfect one reads.
     floor = metrics.swd(metrics.swd_descriptors(real_a, seed + REAL_SEED_OFFSET),
                         metrics.swd_descriptors(real_b, seed + FAKE_SEED_OFFSET), seed=seed)
-    arrays = {"images": real_a}
-    weights = metrics.inception_weights_path(inception_weights)
-    if weights:
-        arrays["inception_feats"] = metrics.inception_features(metrics.inception_model(weights), real_a).astype(
-            np.float32)
+    arrays, skipped = {"images": real_a}, None
+    if fid:
+        try:
+            arrays["inception_feats"] = graph_features(find_graph(inception_graph), real_a).astype(np.float32)
+        except InceptionGraphError as exc:
+            skipped = str(exc)
+            log.warning("%s", skipped)
     else:
-        log.warning("%s", metrics.missing_weights_message(inception_weights))
+        skipped = "FID/KID not computed (evaluate.fid is false)"
     meta = {"dataset_sha256": stats["dataset_sha256"], "images": n, "requested": requested, "resolution": resolution,
-            "seed": seed, "swd_floor": floor, "inception": str(weights) if weights else None}
+            "seed": seed, "swd_floor": floor, "fid_skipped": skipped}
     Path(out_npz).parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(out_npz) as tmp:
         np.savez(tmp, meta=json.dumps(meta), **arrays)
@@ -133,8 +136,28 @@ class SwdProbe:
         return self.reference.swd(self.reference.fakes(self.generator), real_cache=self.real_cache)[0]
 
 
+def _fid(reference: Reference, fake: np.ndarray, inception_graph: str, seed: int) -> dict:
+    """FID and KID of ``fake`` against the reference's features, with a note that gives the image count."""
+    if reference.inception_feats is None:
+        note = reference.meta.get("fid_skipped") or "FID/KID not computed (evaluate.fid is false)"
+        return {"fid": None, "kid": None, "fid_note": note}
+    try:
+        feats = graph_features(find_graph(inception_graph), fake)
+    except InceptionGraphError as exc:
+        raise FaceganError(f"{reference.path} holds Inception features, but the graph is gone: {exc}") from exc
+    real = reference.inception_feats.astype(np.float64)
+    kid, kid_std = metrics.kid(real, feats, seed=seed)
+    n = len(fake)
+    return {"fid": metrics.frechet_distance(real.mean(0), np.cov(real, rowvar=False), feats.mean(0),
+                                            np.cov(feats, rowvar=False)),
+            "kid": kid, "kid_std": kid_std, "fid_images": n,
+            "fid_note": (f"standard FID (the FID paper's Inception graph, pool_3) of {n} generated vs {n} real images"
+                         + ("; biased upward below 10,000 images: compare with papers only at their counts"
+                            if n < 10_000 else ""))}
+
+
 def evaluate(generator_path: str, training_options_path: str, reference_path: str, n: int, seed: int,
-             out_json: str | Path, inception_weights: str = "", classifier_dir: str | Path | None = None) -> dict:
+             out_json: str | Path, inception_graph: str = "", classifier_dir: str | Path | None = None) -> dict:
     import keras
 
     from facegan.generation import load_generator
@@ -161,22 +184,7 @@ def evaluate(generator_path: str, training_options_path: str, reference_path: st
                            f"{metrics.NHOODS_PER_IMAGE} descriptors per image and level; the paper used 16384 images. "
                            f"swd_floor: the same between {n} real images and {n} other real images (what a perfect "
                            f"generator would read); swd_vs_floor = swd / swd_floor, 1.0 is perfect")}
-    if reference.inception_feats is not None:
-        weights = metrics.inception_weights_path(inception_weights)
-        if weights is None:
-            raise FaceganError(f"{reference_path} has Inception features but the weights are gone: "
-                               + metrics.missing_weights_message(inception_weights))
-        real_feats = reference.inception_feats.astype(np.float64)
-        feats = metrics.inception_features(metrics.inception_model(weights), fake)
-        result["fid"] = metrics.frechet_distance(real_feats.mean(0), np.cov(real_feats, rowvar=False), feats.mean(0),
-                                                 np.cov(feats, rowvar=False))
-        result["kid"], result["kid_std"] = metrics.kid(real_feats, feats, seed=seed)
-        result["fid_note"] = ("keras.applications.InceptionV3 pool features: tracks progress, not comparable with "
-                              "papers' FID (2015 Inception graph, 50k samples)")
-    else:
-        result["fid"] = result["kid"] = None
-        result["fid_note"] = metrics.missing_weights_message(inception_weights)
-        log.warning("%s", result["fid_note"])
+    result.update(_fid(reference, fake, inception_graph, seed))
     if classifier_dir is not None:
         result["attributes"] = _attributes(classifier_dir, reference.images, fake)
     Path(out_json).parent.mkdir(parents=True, exist_ok=True)

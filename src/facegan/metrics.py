@@ -1,4 +1,4 @@
-"""Image-quality metrics: sliced Wasserstein distance (always), FID and KID (with Inception weights).
+"""Image-quality metrics: sliced Wasserstein distance (always), FID and KID (from Inception features).
 
 SWD follows Karras et al. 2018's reference (``metrics/sliced_wasserstein.py`` of
 tkarras/progressive_growing_of_gans) step by step: a Laplacian pyramid from full resolution down to
@@ -8,9 +8,8 @@ colour channel by its own mean and std, then 4 repeats x 128 random unit directi
 mean absolute difference. Reported x1e3 per level (``SWDx1e3_<res>``) and averaged. Not comparable
 with TF-GAN's ``sliced_wasserstein`` (different patches and normalisation).
 
-FID/KID use ``keras.applications.InceptionV3`` pool features (2048-d). Its ImageNet weights are not
-the 2015 TF graph of the standard FID, so the numbers track progress but are not comparable with
-papers; without the weights file the metrics say so instead of failing.
+FID and KID here are the arithmetic on 2048-d features; the features are the FID paper's Inception
+graph's (:mod:`facegan.inception_graph`), so the FID is the one papers report (at their image counts).
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import os
-from pathlib import Path
 
 import numpy as np
 
@@ -30,8 +28,6 @@ DIR_REPEATS = 4
 DIRS_PER_REPEAT = 128
 _G1 = np.float32([1, 4, 6, 4, 1]) / 16.0
 
-INCEPTION_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
-INCEPTION_MD5 = "bcbd6486424b2319ff4ef7d526e38f63"
 
 
 # ------------------------------------------------------------------------------------------- SWD
@@ -180,43 +176,6 @@ def swd(real_desc: dict[int, np.ndarray], fake_desc: dict[int, np.ndarray], seed
 
 
 # --------------------------------------------------------------------------------------- FID/KID
-
-
-def inception_weights_path(configured: str | None = None) -> Path | None:
-    """The Inception weights file: ``configured`` if given, else Keras's cache ($KERAS_HOME or ~/.keras)."""
-    if configured:
-        path = Path(configured).expanduser()
-        return path if path.is_file() else None
-    home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
-    path = home / "models" / INCEPTION_FILE
-    return path if path.is_file() else None
-
-
-def missing_weights_message(configured: str | None = None) -> str:
-    where = configured or str(Path(os.environ.get("KERAS_HOME", "~/.keras")) / "models" / INCEPTION_FILE)
-    return (f"FID/KID skipped: Inception weights not found at {where}. Download "
-            f"{INCEPTION_FILE} (md5 {INCEPTION_MD5}, from the keras-applications releases) and put it there, "
-            "or set evaluate.inception_weights to its path.")
-
-
-def inception_model(weights: str | Path | None):
-    """InceptionV3 pool features (2048-d); ``weights=None`` builds it untrained (for plumbing tests)."""
-    import keras
-
-    return keras.applications.InceptionV3(include_top=False, pooling="avg", weights=str(weights) if weights else None,
-                                          input_shape=(299, 299, 3))
-
-
-def inception_features(model, images_uint8: np.ndarray, batch_size: int = 32) -> np.ndarray:
-    import keras
-    import tensorflow as tf
-
-    feats = []
-    for i in range(0, len(images_uint8), batch_size):
-        x = tf.image.resize(tf.cast(images_uint8[i:i + batch_size], tf.float32), (299, 299), method="bilinear",
-                            antialias=True)
-        feats.append(np.asarray(model(keras.applications.inception_v3.preprocess_input(x), training=False)))
-    return np.concatenate(feats).astype(np.float64)
 
 
 def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:

@@ -18,7 +18,8 @@ rule real_reference:
         resolution=config["preprocess"]["resolution"],
         images=config["evaluate"]["images"],
         seed=config["seed"],
-        inception_weights=config["evaluate"]["inception_weights"],
+        fid=config["evaluate"]["fid"],
+        inception_graph=config["evaluate"]["inception_graph"],
     script:
         "../scripts/real_reference.py"
 
@@ -73,6 +74,6 @@ rule evaluate:
     params:
         images=config["evaluate"]["images"],
         seed=config["seed"],
-        inception_weights=config["evaluate"]["inception_weights"],
+        inception_graph=config["evaluate"]["inception_graph"],
     script:
         "../scripts/evaluate.py"

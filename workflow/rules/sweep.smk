@@ -77,7 +77,7 @@ rule sweep_evaluate:
     params:
         images=config["evaluate"]["images"],
         seed=config["seed"],  # the reference's: every run is measured on the same images and noise
-        inception_weights=config["evaluate"]["inception_weights"],
+        inception_graph=config["evaluate"]["inception_graph"],
     script:
         "../scripts/sweep_evaluate.py"
 

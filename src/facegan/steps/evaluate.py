@@ -10,13 +10,13 @@ from facegan.steps.runner import hide_gpus, step
 
 @step
 def real_reference(*, shards: list[str], stats: str, reference: str, resolution: int, images: int, seed: int,
-                   inception_weights: str = "") -> None:
+                   fid: bool = False, inception_graph: str = "") -> None:
     """What the metrics need of the real images, computed once per data set."""
     hide_gpus()
     from facegan.evaluation import compute_real_reference
 
     compute_real_reference(list(shards), stats, resolution=resolution, n=images, seed=seed, out_npz=reference,
-                           inception_weights=inception_weights)
+                           fid=fid, inception_graph=inception_graph)
 
 
 @step
@@ -45,10 +45,10 @@ def attribute_classifier(*, shards: list[str], attributes: str, attribute_spec: 
 
 @step
 def evaluate(*, generator: str, training_options: str, reference: str, classifier: str, metrics: str, images: int,
-             seed: int, inception_weights: str = "") -> None:
+             seed: int, inception_graph: str = "") -> None:
     """Metrics of the trained generator against the real reference (and of an untrained one), and its
     attributes against the real ones."""
     hide_gpus()
     from facegan.evaluation import evaluate as run
 
-    run(generator, training_options, reference, images, seed, metrics, inception_weights, classifier_dir=classifier)
+    run(generator, training_options, reference, images, seed, metrics, inception_graph, classifier_dir=classifier)
