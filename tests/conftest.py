@@ -115,7 +115,8 @@ def build_tiny_shards(root: Path, count: int = 96, shards: int = 2, resolution: 
 
 def run_training(workdir: Path, data: dict, *, timeout: int = 600, check: bool = True, model: dict | None = None,
                  sleep_per_step: float = 0.0, poison_after_epoch: int | None = None, wait: bool = True,
-                 reference: str | None = None, swd: str | None = None, env: dict | None = None, **train_keys):
+                 reference: str | None = None, swd: str | None = None, env: dict | None = None, resolution: int = 32,
+                 **train_keys):
     """The train step (``facegan.steps.train.train``) in a fresh process on ``data`` (:func:`build_tiny_shards`),
     writing ``workdir/train/``, ``workdir/train_state/`` and ``workdir/train.log``. ``train_keys`` override
     :data:`TINY_TRAIN`; ``sleep_per_step`` and ``poison_after_epoch`` add test callbacks (train_job.py).
@@ -127,7 +128,7 @@ def run_training(workdir: Path, data: dict, *, timeout: int = 600, check: bool =
                  "generator_h5": str(out / "generator.h5"), "discriminator": str(out / "discriminator.keras"),
                  "history": str(out / "history.csv"), "progress": str(out / "progress"),
                  "training_options": str(out / "training_options.json"), "model": {**TINY_MODEL, **(model or {})},
-                 "training": {**TINY_TRAIN, **train_keys}, "resolution": 32, "seed": 0,
+                 "training": {**TINY_TRAIN, **train_keys}, "resolution": resolution, "seed": 0,
                  "state_dir": str(workdir / "train_state"), "reference": reference, "swd": swd,
                  "steps": str(out / "steps.csv"), "snapshots": str(out / "snapshots")},
         "log_file": str(workdir / "train.log"),

@@ -7,6 +7,7 @@ import zipfile
 import numpy as np
 import pytest
 
+from facegan import attribute_stats as S
 from facegan import attributes as A
 
 CELEBA_NAMES = ["5_o_Clock_Shadow", "Eyeglasses", "Male", "Smiling"]
@@ -88,20 +89,20 @@ def test_compare_real_with_itself_a_collapse_and_a_shift():
     attrs = [A.Attribute("glasses", ("no", "yes")), A.Attribute("hair", ("black", "blond", "red"))]
     rng = np.random.default_rng(0)
     real = np.stack([rng.random(1000) < 0.2, rng.integers(0, 3, 1000)], axis=1).astype(np.int64)
-    same = A.compare(attrs, real, real.copy(), ["glasses", "hair"])
+    same = S.compare(attrs, real, real.copy(), ["glasses", "hair"])
     assert same["joint_coverage"] == 1.0 and same["max_tvd"] == 0.0 and same["joint_combinations"] == 6
-    collapsed = A.compare(attrs, real, np.tile(real[:1], (1000, 1)), ["glasses", "hair"])
+    collapsed = S.compare(attrs, real, np.tile(real[:1], (1000, 1)), ["glasses", "hair"])
     assert collapsed["joint_coverage"] == pytest.approx(1 / 6)
     assert collapsed["largest_differences"][0].startswith(("glasses", "hair"))
     shifted = np.stack([rng.random(1000) < 0.61, rng.integers(0, 3, 1000)], axis=1).astype(np.int64)
-    words = A.compare(attrs, real, shifted, ["glasses"])["largest_differences"][0]
+    words = S.compare(attrs, real, shifted, ["glasses"])["largest_differences"][0]
     assert words.startswith("glasses: generated 6") and "real 19%" in words
 
 
 def test_unknown_values_are_left_out_of_frequencies_and_combinations():
     attrs = [A.Attribute("style", ("bald", "short")), A.Attribute("colour", ("black", "blond"), {"style": ("bald",)})]
     real = np.array([[0, 1], [0, 0], [1, 1], [1, 0]])
-    result = A.compare(attrs, real, real, ["style", "colour"])
+    result = S.compare(attrs, real, real, ["style", "colour"])
     assert result["per_attribute"]["colour"]["real"] == {"black": 0.5, "blond": 0.5}  # only the two not bald
     assert result["joint_combinations"] == 2
 

@@ -86,3 +86,25 @@ def test_run_rule_hands_over_named_files_and_params_only(tmp_path):
 
     with pytest.raises(ValueError, match="'png' names two"):
         run_rule(fake, Clash)
+
+
+# What each rule's code inputs must never hold: an edit there must not rerun the rule (issue 19).
+MUST_NOT_RUN = {
+    "train": {"evaluation", "attribute_classifier", "attribute_stats", "attributes", "inception_graph", "pictures",
+              "sources", "preprocess", "index"},
+    "sweep_train": {"evaluation", "attribute_classifier", "attribute_stats", "attributes", "inception_graph",
+                    "pictures"},
+    "shard": {"attribute_stats", "attribute_classifier", "training", "gan", "models", "metrics", "evaluation"},
+    "index": {"attribute_stats", "preprocess", "training", "metrics"},
+    "data_stats": {"attribute_stats", "training", "metrics", "evaluation"},
+    "real_reference": {"attribute_classifier", "attribute_stats", "training", "gan", "callbacks"},
+    "attribute_classifier": {"evaluation", "training", "gan", "inception_graph", "metrics"},
+    "export_model": {"evaluation", "training", "attribute_classifier", "metrics"},
+}
+
+
+@pytest.mark.parametrize("rule", sorted(MUST_NOT_RUN))
+def test_a_rules_code_inputs_hold_only_what_it_runs(rule, repo):
+    files = script_code_files(repo / "workflow" / "scripts" / f"{rule}.py")
+    held = {Path(f).stem for f in files if "/steps/" not in f}
+    assert not held & MUST_NOT_RUN[rule], f"{rule} would rerun when {sorted(held & MUST_NOT_RUN[rule])} change"

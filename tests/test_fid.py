@@ -133,8 +133,9 @@ def test_kid_matches_a_direct_unbiased_mmd():
 def test_the_evaluation_reports_fid_with_its_image_count(archive_server, tiny_shards, tmp_path, monkeypatch):
     import keras
 
-    from facegan.evaluation import compute_real_reference, evaluate
+    from facegan.evaluation import evaluate
     from facegan.models import build_models
+    from facegan.real_reference import compute_real_reference
 
     monkeypatch.setenv("FACEGAN_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(ig, "GRAPH_URL", archive_server)

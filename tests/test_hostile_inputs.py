@@ -329,8 +329,9 @@ def test_a_bug_still_shows_its_traceback_in_the_log(tmp_path, python):
 def test_a_data_set_smaller_than_evaluate_images_is_evaluated_on_what_it_holds(tiny_shards, tmp_path, caplog):
     import keras
 
-    from facegan.evaluation import compute_real_reference, evaluate
+    from facegan.evaluation import evaluate
     from facegan.models import build_models
+    from facegan.real_reference import compute_real_reference
 
     keras.utils.set_random_seed(0)
     g, _ = build_models("dcgan", 32, 16, 8)

@@ -150,8 +150,9 @@ def test_augmentation_and_ema_give_the_same_step_on_one_and_two_replicas(tmp_pat
 
 
 def test_the_floor_compares_two_disjoint_sets_of_real_images(tiny_shards, tmp_path):
-    from facegan.evaluation import Reference, compute_real_reference
     from facegan.reader import read_images
+    from facegan.real_reference import compute_real_reference
+    from facegan.reference import Reference
 
     meta = compute_real_reference(tiny_shards["files"], tiny_shards["stats"], 32, 40, 0, tmp_path / "ref.npz")
     ref = Reference(tmp_path / "ref.npz")
@@ -168,7 +169,7 @@ def test_the_floor_compares_two_disjoint_sets_of_real_images(tiny_shards, tmp_pa
 
 
 def test_compact_reference_is_within_25_mb_for_1024_images_at_64px(tmp_path):
-    from facegan import evaluation
+    from facegan import reference as evaluation
 
     imgs = np.random.default_rng(0).integers(0, 255, (1024, 64, 64, 3), dtype=np.uint8)
     np.savez(tmp_path / "r.npz", meta=json.dumps({}), images=imgs)
@@ -181,8 +182,8 @@ def test_compact_reference_is_within_25_mb_for_1024_images_at_64px(tmp_path):
 
 @pytest.mark.slow
 def test_swd_file_and_plot_have_one_point_per_measurement(tiny_shards, tmp_path, train_job):
-    from facegan.evaluation import compute_real_reference
     from facegan.pictures import plot_swd
+    from facegan.real_reference import compute_real_reference
 
     compute_real_reference(tiny_shards["files"], tiny_shards["stats"], 32, 32, 0, tmp_path / "ref.npz")
     train_job(tmp_path, tiny_shards, epochs=3, swd_every_epochs=2, ema_kimg=1, augment="translation,cutout",

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 
 # What retraining reruns: never the data stage, the real reference or the attribute classifier.
 DOWNSTREAM_OF_TRAIN = {"train", "sample", "grid", "progress_gif", "plot_losses", "plot_swd", "interpolate", "compare",
-                       "evaluate", "plot_attributes", "job_costs", "all"}
+                       "evaluate", "plot_attributes", "export_model", "job_costs", "all"}
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from facegan import attribute_stats
 from facegan import attributes as attr_lib
 from facegan.files import atomic_output, write_json
 
@@ -103,9 +104,9 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, attrs: list[attr_li
     half = len(images) // 2
     reliable_attrs = [a for a in attrs if a.name in reliable]
     cols = [i for i, a in enumerate(attrs) if a.name in reliable]
-    joint = attr_lib.choose_joint(reliable_attrs, all_predicted[:, cols]) if reliable_attrs else []
-    real_vs_real = attr_lib.compare(reliable_attrs, all_predicted[:half, cols], all_predicted[half:2 * half, cols],
-                                    joint) if reliable_attrs else None
+    joint = attribute_stats.choose_joint(reliable_attrs, all_predicted[:, cols]) if reliable_attrs else []
+    real_vs_real = attribute_stats.compare(reliable_attrs, all_predicted[:half, cols],
+                                           all_predicted[half:2 * half, cols], joint) if reliable_attrs else None
     report = {"attributes": [a.to_json() for a in attrs], "balanced_accuracy": accuracy, "threshold": threshold,
               "reliable": reliable, "joint_attributes": joint, "images": len(images),
               "held_out": int(held.sum()), "real_vs_real": real_vs_real}
@@ -153,7 +154,7 @@ def compare_generated(model, report: dict, real_images: np.ndarray, fake_images:
     cols = [i for i, a in enumerate(all_attrs) if a.name in report["reliable"]]
     real = predict(model, real_images, all_attrs)[:, cols]
     fake = predict(model, fake_images, all_attrs)[:, cols]
-    result = attr_lib.compare(attrs, real, fake, report["joint_attributes"])
+    result = attribute_stats.compare(attrs, real, fake, report["joint_attributes"])
     result["real_vs_real"] = {k: report["real_vs_real"][k] for k in ("joint_coverage", "max_tvd")}
     result["classifier_balanced_accuracy"] = {a.name: report["balanced_accuracy"][a.name] for a in attrs}
     return result

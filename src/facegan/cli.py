@@ -3,6 +3,7 @@
     facegan generate --model results/train/generator.keras -n 16 --out faces/ --seed 0
     facegan grid --model results/train/generator.h5 --rows 4 --cols 8 --out grid.png
     facegan interpolate --model results/train/generator.keras --out morph.png --steps 10 --rows 4
+    facegan export-model --model results/train/generator.keras --out serving/
     facegan doctor      # TensorFlow, GPUs, CPU, precision and a timed step: paste it into bug reports
 
 Models saved as ``.keras`` or ``.h5`` (the seed notebooks' format) both load.
@@ -56,11 +57,27 @@ def _parser() -> argparse.ArgumentParser:
     it.add_argument("--steps", type=_at_least(2), default=10, help="faces per row, both ends included")
     it.add_argument("--rows", type=_at_least(1), default=4)
     it.add_argument("--out", required=True, help="output .png (an animated .gif is written beside it)")
+    ex = with_model(sub.add_parser("export-model", help="the generator as a SavedModel and as ONNX, both checked"))
+    ex.add_argument("--out", required=True, help="output folder (generator_savedmodel/, generator.onnx, serving.json)")
     dr = sub.add_parser("doctor", help="what this machine offers facegan: TensorFlow, GPUs, CPU, a timed step")
     dr.add_argument("--steps", type=_at_least(1), default=3, help="timed steps per device (at least 20 on GPU)")
     dr.add_argument("--batch", type=_at_least(1), default=None, help="batch size (default 32 on CPU, 128 on GPU)")
     dr.add_argument("--width", type=_at_least(1), default=64, help="DCGAN width of the timed step (64: canonical)")
     return ap
+
+
+def _export_model(args) -> int:
+    import json
+
+    from facegan.files import write_json
+    from facegan.serving import export_generator
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    report = export_generator(args.model, out / "generator_savedmodel", out / "generator.onnx", args.seed)
+    write_json(out / "serving.json", report)
+    print(json.dumps(report, indent=2))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     from facegan.generation import load_generator
 
     try:
+        if args.command == "export-model":
+            return _export_model(args)
         generator = load_generator(args.model)
         if args.command == "generate":
             paths = pictures.write_samples(generator, args.out, args.n, args.seed)

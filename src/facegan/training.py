@@ -107,7 +107,7 @@ def _swd_probe(opts: TrainOptions, reference: str | Path | None):
     if not reference:
         raise FaceganError("train.swd_every_epochs is set but no real reference was given (the train rule takes "
                            "results/eval/real_reference.npz as its input 'reference')")
-    from facegan.evaluation import SwdProbe
+    from facegan.reference import SwdProbe
 
     return SwdProbe(reference, opts.model)
 

@@ -104,6 +104,9 @@ def get_export_outputs():
         "results/export/interpolation.png",
         "results/export/interpolation.gif",
         "results/export/real_vs_fake.png",
+        "results/export/generator_savedmodel",
+        "results/export/generator.onnx",
+        "results/export/serving.json",
     ]
 
 
@@ -123,6 +126,7 @@ JOB_RULES = [
     "compare",
     "evaluate",
     "plot_attributes",
+    "export_model",
 ]
 
 

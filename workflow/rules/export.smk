@@ -233,3 +233,28 @@ rule job_costs:
 rule export:
     input:
         get_export_outputs(),
+
+
+rule export_model:
+    input:
+        get_code("export_model"),
+        generator="results/train/generator.keras",
+    output:
+        savedmodel=directory("results/export/generator_savedmodel"),
+        onnx="results/export/generator.onnx",
+        serving=report(
+            "results/export/serving.json",
+            caption="../report/serving.rst",
+            category="Generated faces",
+            labels={"figure": "serving exports"},
+        ),
+    log:
+        "logs/export_model.log",
+    benchmark:
+        "results/benchmarks/export_model.tsv"
+    conda:
+        "../envs/facegan.yaml"
+    params:
+        seed=config["seed"],
+    script:
+        "../scripts/export_model.py"

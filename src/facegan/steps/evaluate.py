@@ -13,7 +13,7 @@ def real_reference(*, shards: list[str], stats: str, reference: str, resolution:
                    fid: bool = False, inception_graph: str = "") -> None:
     """What the metrics need of the real images, computed once per data set."""
     hide_gpus()
-    from facegan.evaluation import compute_real_reference
+    from facegan.real_reference import compute_real_reference
 
     compute_real_reference(list(shards), stats, resolution=resolution, n=images, seed=seed, out_npz=reference,
                            fid=fid, inception_graph=inception_graph)

@@ -83,3 +83,13 @@ def job_costs(*, benchmarks: list[str], tsv: str, png: str) -> None:
     from facegan.jobcosts import summarize
 
     summarize(list(benchmarks), tsv, png)
+
+
+@step
+def export_model(*, generator: str, savedmodel: str, onnx: str, serving: str, seed: int) -> None:
+    """The generator as a SavedModel and as ONNX for serving stacks, each checked against the Keras model."""
+    hide_gpus()
+    from facegan.files import write_json
+    from facegan.serving import export_generator
+
+    write_json(serving, export_generator(generator, savedmodel, onnx, seed))
