@@ -71,6 +71,13 @@ def test_adding_a_run_plans_only_that_run_and_the_summary(swept, snakemake, swee
     assert "wildcards: run=w4" in out
 
 
+def test_an_export_key_never_retrains_a_sweep_run(swept, snakemake, sweep_config):
+    work, _ = swept
+    changed = json.loads(json.dumps(sweep_config))
+    changed["export"] = {"samples": 7, "gif": {"fps": 2}}
+    assert "sweep_train" not in _planned(snakemake(work, changed, "sweep", "-n").stdout)
+
+
 def test_a_bad_sweep_override_names_its_key(tmp_path, snakemake, sweep_config):
     bad = json.loads(json.dumps(sweep_config))
     bad["sweep"]["w4"] = {"model": {"width": "wide"}, "dataset": {"name": "x"}}

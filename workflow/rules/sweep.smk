@@ -1,6 +1,8 @@
 # Sweeps: `snakemake sweep` trains every run of config["sweep"] as its own job (its own GPUs, its own
 # training state, so each resumes on its own), draws and evaluates each against the shared data, and
-# compares them. A run's params are its resolved config, so adding or changing a run reruns only it.
+# compares them. A run's params are its resolved seed, model and train keys, so adding or changing a run reruns
+# only it (its whole resolved config is recorded in training_options.json, not a param: an export or evaluate
+# key never retrains a run).
 
 
 rule sweep_train:
@@ -34,7 +36,6 @@ rule sweep_train:
         resolution=config["preprocess"]["resolution"],
         seed=lambda wc: get_sweep_config(wc.run)["seed"],
         state_dir=lambda wc: f"results/sweep/{wc.run}/train_state",
-        config=lambda wc: get_sweep_config(wc.run),
     script:
         "../scripts/sweep_train.py"
 
