@@ -17,6 +17,7 @@ import yaml
 from PIL import Image
 
 from facegan.runtime import configure_tensorflow
+from facegan.train_outputs import train_output_paths
 
 REPO = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
@@ -115,7 +116,7 @@ def build_tiny_shards(root: Path, count: int = 96, shards: int = 2, resolution: 
 
 def run_training(workdir: Path, data: dict, *, timeout: int = 600, check: bool = True, model: dict | None = None,
                  sleep_per_step: float = 0.0, poison_after_epoch: int | None = None, wait: bool = True,
-                 reference: str | None = None, swd: str | None = None, env: dict | None = None, resolution: int = 32,
+                 reference: str | None = None, env: dict | None = None, resolution: int = 32,
                  **train_keys):
     """The train step (``facegan.steps.train.train``) in a fresh process on ``data`` (:func:`build_tiny_shards`),
     writing ``workdir/train/``, ``workdir/train_state/`` and ``workdir/train.log``. ``train_keys`` override
@@ -124,13 +125,10 @@ def run_training(workdir: Path, data: dict, *, timeout: int = 600, check: bool =
     workdir.mkdir(parents=True, exist_ok=True)
     out = workdir / "train"
     spec = {
-        "step": {"shards": data["files"], "stats": data["stats"], "generator": str(out / "generator.keras"),
-                 "generator_h5": str(out / "generator.h5"), "discriminator": str(out / "discriminator.keras"),
-                 "history": str(out / "history.csv"), "progress": str(out / "progress"),
-                 "training_options": str(out / "training_options.json"), "model": {**TINY_MODEL, **(model or {})},
+        "step": {"shards": data["files"], "stats": data["stats"], **train_output_paths(out),
+                 "model": {**TINY_MODEL, **(model or {})},
                  "training": {**TINY_TRAIN, **train_keys}, "resolution": resolution, "seed": 0,
-                 "state_dir": str(workdir / "train_state"), "reference": reference, "swd": swd,
-                 "steps": str(out / "steps.csv"), "snapshots": str(out / "snapshots")},
+                 "state_dir": str(workdir / "train_state"), "reference": reference},
         "log_file": str(workdir / "train.log"),
         "sleep_per_step": sleep_per_step,
         "poison_after_epoch": poison_after_epoch,

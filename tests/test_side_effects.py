@@ -28,11 +28,12 @@ def test_saving_models_restores_the_callers_precision_policy(tmp_path):
     from facegan.models import build_models
     from facegan.options import ModelOptions
     from facegan.runtime import dtype_policy
-    from facegan.training import TrainOutputs, save_models
+    from facegan.train_outputs import TrainOutputs
+    from facegan.training import save_models
 
     with dtype_policy("mixed_bfloat16"):
         g, d = build_models("dcgan", 32, 8, 4)
-        outs = TrainOutputs(*(tmp_path / n for n in ("g.keras", "g.h5", "d.keras", "h.csv", "p", "t.json")))
+        outs = TrainOutputs.in_folder(tmp_path)
         save_models(ModelOptions("dcgan", 8, 4, 32), g, d, outs)
         assert keras.config.dtype_policy().name == "mixed_bfloat16"
     assert keras.config.dtype_policy().name == "float32"

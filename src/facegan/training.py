@@ -20,7 +20,6 @@ import logging
 import platform
 import shutil
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,25 +27,11 @@ import numpy as np
 from facegan.errors import FaceganError
 from facegan.files import atomic_output, write_json
 from facegan.options import ModelOptions, TrainOptions
+from facegan.train_outputs import TrainOutputs
 
 log = logging.getLogger(__name__)
 
 NOISE_SEED_FIXED_GRID = 2**31 - 1  # the progress grids' noise: its own stream, never a training step's
-
-
-@dataclass(frozen=True)
-class TrainOutputs:
-    """Where the train rule's outputs go (the rule names every path)."""
-
-    generator: str | Path
-    generator_h5: str | Path
-    discriminator: str | Path
-    history: str | Path
-    progress: str | Path
-    training_options: str | Path
-    swd: str | Path | None = None  # the SWD measured during training (train.swd_every_epochs)
-    steps: str | Path | None = None  # per-step losses (train.log_every_steps)
-    snapshots: str | Path | None = None  # generator snapshots (train.snapshot_every_epochs)
 
 
 def build_gan(opts: TrainOptions, setup, policy: str, batchnorm: str | None = None, steps_per_execution: int = 1):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from facegan.codedeps import script_code_files
 from facegan.config import sweep_run_config
+from facegan.train_outputs import TRAIN_DIRS, train_output_paths
 
 SCRIPTS_DIR = Path(workflow.current_basedir).parent / "scripts"
 
@@ -78,17 +79,13 @@ def get_train_reference():
     return {}
 
 
-def get_train_outputs():
-    return [
-        "results/train/generator.keras",
-        "results/train/generator.h5",
-        "results/train/discriminator.keras",
-        "results/train/history.csv",
-        "results/train/training_options.json",
-        "results/train/swd.csv",
-        "results/train/steps.csv",
-        "results/train/snapshots",
-    ]
+TRAIN = train_output_paths("results/train")
+SWEEP_TRAIN = train_output_paths("results/sweep/{run}/train")
+
+
+def get_train_outputs(folder):
+    """The train rule's outputs in ``folder`` (facegan.train_outputs names them once)."""
+    return {k: directory(v) if k in TRAIN_DIRS else v for k, v in train_output_paths(folder).items()}
 
 
 def get_export_outputs():
@@ -140,7 +137,7 @@ def get_benchmark_files():
 def get_final_outputs():
     return (
         get_data_outputs()
-        + get_train_outputs()
+        + list(TRAIN.values())
         + get_export_outputs()
         + ["results/eval/metrics.json", "results/benchmarks/summary.tsv"]
     )

@@ -54,8 +54,8 @@ rule attribute_classifier:
 rule evaluate:
     input:
         get_code("evaluate"),
-        generator="results/train/generator.keras",
-        training_options="results/train/training_options.json",
+        generator=TRAIN["generator"],
+        training_options=TRAIN["training_options"],
         reference="results/eval/real_reference.npz",
         classifier="results/eval/attribute_classifier",
     output:

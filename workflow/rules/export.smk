@@ -5,7 +5,7 @@
 rule sample:
     input:
         get_code("sample"),
-        generator="results/train/generator.keras",
+        generator=TRAIN["generator"],
     output:
         samples=report(
             directory("results/export/samples"),
@@ -30,7 +30,7 @@ rule sample:
 rule grid:
     input:
         get_code("grid"),
-        generator="results/train/generator.keras",
+        generator=TRAIN["generator"],
     output:
         png=report(
             "results/export/grid.png",
@@ -55,7 +55,7 @@ rule grid:
 rule progress_gif:
     input:
         get_code("progress_gif"),
-        progress="results/train/progress",
+        progress=TRAIN["progress"],
     output:
         gif=report(
             "results/export/progress.gif",
@@ -90,8 +90,8 @@ rule progress_gif:
 rule plot_losses:
     input:
         get_code("plot_losses"),
-        history="results/train/history.csv",
-        steps="results/train/steps.csv",
+        history=TRAIN["history"],
+        steps=TRAIN["steps"],
     output:
         png=report(
             "results/export/losses.png",
@@ -112,7 +112,7 @@ rule plot_losses:
 rule plot_swd:
     input:
         get_code("plot_swd"),
-        swd="results/train/swd.csv",
+        swd=TRAIN["swd"],
     output:
         png=report(
             "results/export/swd.png",
@@ -154,7 +154,7 @@ rule plot_attributes:
 rule interpolate:
     input:
         get_code("interpolate"),
-        generator="results/train/generator.keras",
+        generator=TRAIN["generator"],
     output:
         png=report(
             "results/export/interpolation.png",
@@ -185,7 +185,7 @@ rule interpolate:
 rule compare:
     input:
         get_code("compare"),
-        generator="results/train/generator.keras",
+        generator=TRAIN["generator"],
         shards=get_shard_files(),
     output:
         png=report(
@@ -238,7 +238,7 @@ rule export:
 rule export_model:
     input:
         get_code("export_model"),
-        generator="results/train/generator.keras",
+        generator=TRAIN["generator"],
     output:
         savedmodel=directory("results/export/generator_savedmodel"),
         onnx="results/export/generator.onnx",

@@ -12,15 +12,7 @@ rule sweep_train:
         shards=get_shard_files(),
         stats="results/data/stats.json",
     output:
-        generator="results/sweep/{run}/train/generator.keras",
-        generator_h5="results/sweep/{run}/train/generator.h5",
-        discriminator="results/sweep/{run}/train/discriminator.keras",
-        history="results/sweep/{run}/train/history.csv",
-        progress=directory("results/sweep/{run}/train/progress"),
-        training_options="results/sweep/{run}/train/training_options.json",
-        swd="results/sweep/{run}/train/swd.csv",
-        steps="results/sweep/{run}/train/steps.csv",
-        snapshots=directory("results/sweep/{run}/train/snapshots"),
+        **get_train_outputs("results/sweep/{run}/train"),
     log:
         "logs/sweep/{run}/train.log",
     benchmark:
@@ -43,7 +35,7 @@ rule sweep_train:
 rule sweep_faces:
     input:
         get_code("sweep_faces"),
-        generator="results/sweep/{run}/train/generator.keras",
+        generator=SWEEP_TRAIN["generator"],
     output:
         png="results/sweep/{run}/faces.png",
     log:
@@ -63,8 +55,8 @@ rule sweep_faces:
 rule sweep_evaluate:
     input:
         get_code("sweep_evaluate"),
-        generator="results/sweep/{run}/train/generator.keras",
-        training_options="results/sweep/{run}/train/training_options.json",
+        generator=SWEEP_TRAIN["generator"],
+        training_options=SWEEP_TRAIN["training_options"],
         reference="results/eval/real_reference.npz",
         classifier="results/eval/attribute_classifier",
     output:
@@ -87,7 +79,7 @@ rule sweep_summary:
     input:
         get_code("sweep_summary"),
         metrics=expand("results/sweep/{run}/metrics.json", run=get_sweep_runs()),
-        histories=expand("results/sweep/{run}/train/history.csv", run=get_sweep_runs()),
+        histories=expand(SWEEP_TRAIN["history"], run=get_sweep_runs()),
         benchmarks=expand(
             "results/benchmarks/sweep_train/{run}.tsv", run=get_sweep_runs()
         ),

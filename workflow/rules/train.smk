@@ -9,15 +9,7 @@ rule train:
         shards=get_shard_files(),
         stats="results/data/stats.json",
     output:
-        generator="results/train/generator.keras",
-        generator_h5="results/train/generator.h5",
-        discriminator="results/train/discriminator.keras",
-        history="results/train/history.csv",
-        progress=directory("results/train/progress"),
-        training_options="results/train/training_options.json",
-        swd="results/train/swd.csv",
-        steps="results/train/steps.csv",
-        snapshots=directory("results/train/snapshots"),
+        **get_train_outputs("results/train"),
     log:
         "logs/train.log",
     benchmark:

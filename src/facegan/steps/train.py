@@ -10,12 +10,11 @@ log = logging.getLogger("facegan.steps")
 
 
 @step
-def train(*, shards: list[str], stats: str, generator: str, generator_h5: str, discriminator: str, history: str,
-          progress: str, training_options: str, model: dict, training: dict, resolution: int, seed: int,
-          state_dir: str, swd: str | None = None, steps: str | None = None, snapshots: str | None = None,
-          reference: str | None = None, threads: int | None = None,
-          gpus_granted: int | None = None, config: dict | None = None, extra_callbacks: tuple = ()) -> None:
-    """Train (or resume) the GAN. ``model``/``training`` are the config's ``model`` and ``train`` blocks;
+def train(*, shards: list[str], stats: str, model: dict, training: dict, resolution: int, seed: int, state_dir: str,
+          reference: str | None = None, threads: int | None = None, gpus_granted: int | None = None,
+          config: dict | None = None, extra_callbacks: tuple = (), **outputs: str) -> None:
+    """Train (or resume) the GAN into ``outputs`` (the files of :data:`facegan.train_outputs.TRAIN_FILES`, by
+    keyword). ``model``/``training`` are the config's ``model`` and ``train`` blocks;
     ``gpus_granted`` is the job's ``gpu`` resource as Snakemake granted it (it silently cuts a request
     above ``--resources gpu=N`` down to N); ``config`` is recorded in training_options.json;
     ``extra_callbacks`` (tests, notebooks) run after facegan's own. ``reference`` (the real reference) is
@@ -31,15 +30,12 @@ def train(*, shards: list[str], stats: str, generator: str, generator_h5: str, d
         training["gpus"] = int(gpus_granted)
     lease = assign_gpus(training["gpus"])  # before TensorFlow starts; held until training ends
     from facegan.options import TrainOptions
-    from facegan.training import TrainOutputs
+    from facegan.train_outputs import TrainOutputs
     from facegan.training import train as run_training
 
     try:
         opts = TrainOptions.from_config(model, training, resolution, seed, threads=threads)
-        outputs = TrainOutputs(generator=generator, generator_h5=generator_h5, discriminator=discriminator,
-                               history=history, progress=progress, training_options=training_options, swd=swd,
-                               steps=steps, snapshots=snapshots)
-        run_training(list(shards), stats, opts, outputs, state_dir=state_dir, resolved_config=config,
+        run_training(list(shards), stats, opts, TrainOutputs(**outputs), state_dir=state_dir, resolved_config=config,
                      extra_callbacks=tuple(extra_callbacks), reference=reference)
     finally:
         if lease:
