@@ -37,4 +37,4 @@ def test_saving_models_restores_the_callers_precision_policy(tmp_path):
         save_models(ModelOptions("dcgan", 8, 4, 32), g, d, outs)
         assert keras.config.dtype_policy().name == "mixed_bfloat16"
     assert keras.config.dtype_policy().name == "float32"
-    assert {w.dtype for w in keras.models.load_model(tmp_path / "g.keras").weights} == {"float32"}
+    assert {w.dtype for w in keras.models.load_model(outs.generator).weights} == {"float32"}
