@@ -41,7 +41,7 @@ def test_every_workflow_script_names_an_existing_keyword_only_step(repo):
         module, name = line.split()[1], line.split()[3]
         func = getattr(importlib.import_module(module), name)
         params = inspect.signature(inspect.unwrap(func)).parameters.values()
-        assert all(p.kind == p.KEYWORD_ONLY for p in params), script.name
+        assert all(p.kind in (p.KEYWORD_ONLY, p.VAR_KEYWORD) for p in params), script.name
         # A sweep rule runs the single run's step on a run's own folders.
         expected = {"sweep_train": "train", "sweep_evaluate": "evaluate", "sweep_faces": "grid"}.get(script.stem,
                                                                                                    script.stem)
