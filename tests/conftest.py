@@ -3,11 +3,15 @@ training jobs (each in its own process, through one subprocess helper)."""
 
 from __future__ import annotations
 
+import atexit
 import io
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -121,7 +125,9 @@ def run_training(workdir: Path, data: dict, *, timeout: int = 600, check: bool =
     """The train step (``facegan.steps.train.train``) in a fresh process on ``data`` (:func:`build_tiny_shards`),
     writing ``workdir/train/``, ``workdir/train_state/`` and ``workdir/train.log``. ``train_keys`` override
     :data:`TINY_TRAIN`; ``sleep_per_step`` and ``poison_after_epoch`` add test callbacks (train_job.py).
-    ``wait=False`` returns the running ``Popen``; ``env`` replaces the environment."""
+    Runs in a child of the session's job server (tests/train_job.py), or with ``env`` (which replaces the
+    environment) in a fresh process. ``wait=False`` returns the running job (``pid``, ``poll()``, ``wait()``).
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     out = workdir / "train"
     spec = {
@@ -134,11 +140,98 @@ def run_training(workdir: Path, data: dict, *, timeout: int = 600, check: bool =
         "poison_after_epoch": poison_after_epoch,
     }
     (workdir / "train_job.json").write_text(json.dumps(spec))
-    args = [HERE / "train_job.py", workdir / "train_job.json"]
+    if env is not None:  # an environment of its own: a process of its own
+        args = [HERE / "train_job.py", workdir / "train_job.json"]
+        if not wait:
+            return subprocess.Popen([sys.executable, *map(str, args)], stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL, env=env)
+        return run_python(args, timeout=timeout, check=check, env=env)
+    job = JOB_SERVER.start(workdir / "train_job.json", workdir)
     if not wait:
-        return subprocess.Popen([sys.executable, *map(str, args)], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, env=env)
-    return run_python(args, timeout=timeout, check=check, env=env)
+        return job
+    job.wait(timeout)
+    if check and job.returncode != 0:
+        raise AssertionError(f"training job in {workdir} failed ({job.returncode}):\n{job.stdout[-4000:]}\n"
+                             f"{job.stderr[-6000:]}\n{_tail(workdir / 'train.log')}")
+    return job
+
+
+def _tail(path: Path, chars: int = 4000) -> str:
+    return path.read_text(errors="replace")[-chars:] if path.exists() else ""
+
+
+class TrainJob:
+    """A job the job server forked: ``pid``, ``poll()``, ``wait()`` and ``returncode`` as on a ``Popen``."""
+
+    def __init__(self, conn: socket.socket, workdir: Path):
+        self.conn, self.workdir = conn, workdir
+        self.reader = conn.makefile()
+        self.pid = int(self.reader.readline())
+        self.returncode = None
+
+    def _read_status(self, timeout: float | None) -> None:
+        self.conn.settimeout(timeout)
+        try:
+            line = self.reader.readline()
+        except (TimeoutError, socket.timeout):
+            return
+        self.returncode = int(line)
+        self.conn.close()
+
+    def poll(self):
+        if self.returncode is None:
+            self._read_status(0.0001)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None):
+        if self.returncode is None:
+            self._read_status(timeout)
+            if self.returncode is None:
+                os.kill(self.pid, signal.SIGKILL)
+                raise subprocess.TimeoutExpired(f"training job in {self.workdir}", timeout)
+        return self.returncode
+
+    @property
+    def stdout(self) -> str:
+        return _tail(self.workdir / "train_job.out", 10**7)
+
+    @property
+    def stderr(self) -> str:
+        return _tail(self.workdir / "train_job.err", 10**7)
+
+
+class JobServer:
+    """tests/train_job.py --serve, started at the first training job of the session (TensorFlow imported once)."""
+
+    def __init__(self):
+        self.proc = None
+        self.socket = None
+
+    def _start_server(self) -> None:
+        self.socket = Path(tempfile.mkdtemp(prefix="facegan-jobs-")) / "server.sock"
+        self.proc = subprocess.Popen([sys.executable, str(HERE / "train_job.py"), "--serve", str(self.socket)],
+                                     stdout=subprocess.PIPE, text=True)
+        if self.proc.stdout.readline().strip() != "ready":
+            raise RuntimeError("the training job server did not start")
+        atexit.register(self.stop)
+
+    def start(self, spec: Path, workdir: Path) -> TrainJob:
+        if self.proc is None or self.proc.poll() is not None:
+            self._start_server()
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        conn.connect(str(self.socket))
+        request = {"spec": str(spec), "stdout": str(workdir / "train_job.out"),
+                   "stderr": str(workdir / "train_job.err")}
+        conn.sendall((json.dumps(request) + "\n").encode())
+        return TrainJob(conn, workdir)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+JOB_SERVER = JobServer()
 
 
 def model_weights(path: Path) -> list:
@@ -198,7 +291,8 @@ def tiny_shards(tmp_path_factory) -> dict:
 @pytest.fixture(scope="session")
 def train_job():
     """:func:`run_training`: ``train_job(workdir, tiny_shards, epochs=3, ...)``."""
-    return run_training
+    yield run_training
+    JOB_SERVER.stop()
 
 
 @pytest.fixture(scope="session")

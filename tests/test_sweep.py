@@ -74,7 +74,7 @@ def test_adding_a_run_plans_only_that_run_and_the_summary(swept, snakemake, swee
 def test_an_export_key_never_retrains_a_sweep_run(swept, snakemake, sweep_config):
     work, _ = swept
     changed = json.loads(json.dumps(sweep_config))
-    changed["export"] = {"samples": 7, "gif": {"fps": 2}}
+    changed["export"] = {"samples": 7, "gif": {"fps": 2}, "grid": {"rows": 2, "cols": 3}}
     assert "sweep_train" not in _planned(snakemake(work, changed, "sweep", "-n").stdout)
 
 
