@@ -7,11 +7,13 @@ import atexit
 import io
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -165,30 +167,40 @@ class TrainJob:
 
     def __init__(self, conn: socket.socket, workdir: Path):
         self.conn, self.workdir = conn, workdir
-        self.reader = conn.makefile()
-        self.pid = int(self.reader.readline())
+        self.buffer = b""
+        self.pid = int(self._line(None))
         self.returncode = None
 
-    def _read_status(self, timeout: float | None) -> None:
-        self.conn.settimeout(timeout)
-        try:
-            line = self.reader.readline()
-        except (TimeoutError, socket.timeout):
-            return
-        self.returncode = int(line)
-        self.conn.close()
+    def _line(self, timeout: float | None) -> str | None:
+        """The next line the server sends, or None when none came within ``timeout`` seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while b"\n" not in self.buffer:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not select.select([self.conn], [], [], left)[0]:
+                return None
+            chunk = self.conn.recv(256)
+            if not chunk:
+                raise RuntimeError(f"the job server closed the connection of the job in {self.workdir}")
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return line.decode()
 
     def poll(self):
         if self.returncode is None:
-            self._read_status(0.0001)
+            line = self._line(0)
+            if line is not None:
+                self.returncode = int(line)
+                self.conn.close()
         return self.returncode
 
     def wait(self, timeout: float | None = None):
         if self.returncode is None:
-            self._read_status(timeout)
-            if self.returncode is None:
+            line = self._line(timeout)
+            if line is None:
                 os.kill(self.pid, signal.SIGKILL)
                 raise subprocess.TimeoutExpired(f"training job in {self.workdir}", timeout)
+            self.returncode = int(line)
+            self.conn.close()
         return self.returncode
 
     @property
