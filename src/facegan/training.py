@@ -173,12 +173,54 @@ def _float32_copier(model: ModelOptions):
     return float32_copy
 
 
+def _restore(opts: TrainOptions, setup, policy: str, executions: int, state, steps_per_epoch: int):
+    """The GAN built in the strategy's scope and restored from the newest readable checkpoint:
+    (gan, checkpoints, resume point)."""
+    from facegan.callbacks import ResumePoint
+    from facegan.train_state import Checkpoints
+
+    with setup.strategy.scope():
+        gan = build_gan(opts, setup, policy, steps_per_execution=executions)
+        tracked = {"generator_ema": gan.generator_ema} if gan.generator_ema is not None else {}
+        checkpoints = Checkpoints(state.ckpt_dir, steps_per_epoch, generator=gan.generator,
+                                  discriminator=gan.discriminator, d_optimizer=gan.d_optimizer,
+                                  g_optimizer=gan.g_optimizer, **tracked)
+        checkpoints.remove_orphans()
+        state.remove_orphans()
+        latest = checkpoints.restore_latest()
+    if latest:
+        log.info("resumed from %s", latest)
+    resume = ResumePoint(*checkpoints.position)
+    epochs = opts.run.epochs
+    if resume.epoch > epochs or (resume.epoch == epochs and resume.step):
+        raise FaceganError(f"the checkpoint in {state.dir} is at epoch {resume.epoch} but train.epochs is "
+                           f"{epochs}: raise train.epochs, or move {state.dir} away to start over")
+    state.truncate_history(resume.epoch)
+    state.truncate_steps(resume.epoch * steps_per_epoch + resume.step)
+    return gan, checkpoints, resume
+
+
+def _fit_epochs(gan, batches, resume, epochs: int, callbacks: list, checkpoints, state) -> None:
+    """One fit() per epoch from the resume point (an execution never spans two epochs)."""
+    from facegan.callbacks import NonFiniteLoss
+
+    try:
+        for epoch in range(resume.epoch, epochs):
+            skip = resume.steps_done_before(epoch)
+            gan.fit(batches.epoch(epoch, skip), initial_epoch=epoch, epochs=epoch + 1, callbacks=callbacks,
+                    verbose=0, shuffle=False)
+    except NonFiniteLoss as exc:
+        raise NonFiniteLoss(f"{exc}. Training stopped; the last good checkpoint (epoch {checkpoints.position[0]}) "
+                            f"is kept in {state.ckpt_dir}. Try a lower train.learning_rate or "
+                            f"train.mixed_precision: false.") from None
+
+
 def train(shard_files: list[str], stats_path: str | Path, opts: TrainOptions, outputs: TrainOutputs,
           state_dir: str | Path = "results/train_state", resolved_config: dict | None = None,
           extra_callbacks: tuple = (), reference: str | Path | None = None) -> dict:
     """Train (or resume), write ``outputs``; returns training_options.json's content.
 
-    ``reference`` (the real reference, :mod:`facegan.evaluation`) is needed when ``train.swd_every_epochs``
+    ``reference`` (the real reference, :mod:`facegan.reference`) is needed when ``train.swd_every_epochs``
     is set. ``extra_callbacks`` run after facegan's own (tests use them to slow training down or inject
     faults).
     """
@@ -188,10 +230,10 @@ def train(shard_files: list[str], stats_path: str | Path, opts: TrainOptions, ou
     import keras
     import tensorflow as tf
 
-    from facegan.callbacks import NonFiniteLoss, ResumePoint, training_callbacks
+    from facegan.callbacks import training_callbacks
     from facegan.reader import training_batches
     from facegan.runtime import dtype_policy
-    from facegan.train_state import Checkpoints, TrainingState
+    from facegan.train_state import TrainingState
 
     stats, steps_per_epoch = _data_size(stats_path, opts, setup.replicas)
     policy = precision_policy(opts.run.mixed_precision, setup.kind)
@@ -201,25 +243,7 @@ def train(shard_files: list[str], stats_path: str | Path, opts: TrainOptions, ou
         tf.config.experimental.enable_op_determinism()
         state = TrainingState(state_dir, opts.fingerprint(stats["dataset_sha256"], policy))
         state.prepare()
-        with setup.strategy.scope():
-            gan = build_gan(opts, setup, policy, steps_per_execution=executions)
-            tracked = {"generator_ema": gan.generator_ema} if gan.generator_ema is not None else {}
-            checkpoints = Checkpoints(state.ckpt_dir, steps_per_epoch, generator=gan.generator,
-                                      discriminator=gan.discriminator, d_optimizer=gan.d_optimizer,
-                                      g_optimizer=gan.g_optimizer, **tracked)
-            checkpoints.remove_orphans()
-            state.remove_orphans()
-            latest = checkpoints.restore_latest()
-        if latest:
-            log.info("resumed from %s", latest)
-        resume = ResumePoint(*checkpoints.position)
-        epochs = opts.run.epochs
-        if resume.epoch > epochs or (resume.epoch == epochs and resume.step):
-            raise FaceganError(f"the checkpoint in {state.dir} is at epoch {resume.epoch} but train.epochs is "
-                               f"{epochs}: raise train.epochs, or move {state.dir} away to start over")
-        state.truncate_history(resume.epoch)
-        state.truncate_steps(resume.epoch * steps_per_epoch + resume.step)
-
+        gan, checkpoints, resume = _restore(opts, setup, policy, executions, state, steps_per_epoch)
         z_fixed = tf.random.stateless_normal([64, opts.model.latent_dim], seed=[opts.data.seed, NOISE_SEED_FIXED_GRID])
         callbacks = training_callbacks(state, checkpoints, resume, opts, steps_per_epoch, z_fixed,
                                        _swd_probe(opts, reference), _float32_copier(opts.model))
@@ -227,23 +251,14 @@ def train(shard_files: list[str], stats_path: str | Path, opts: TrainOptions, ou
         log.info("training %s %dpx, %d images, %d steps/epoch, global batch %d over %d replica(s), %s, %s reader, "
                  "%d step(s) per execution, epochs %d..%d", opts.model.architecture, opts.model.resolution,
                  int(stats["kept"]), steps_per_epoch, opts.data.batch_size, setup.replicas, policy, batches.kind,
-                 executions, resume.epoch + 1, epochs)
-        try:
-            for epoch in range(resume.epoch, epochs):  # one fit() per epoch: an execution never spans two
-                skip = resume.steps_done_before(epoch)
-                gan.fit(batches.epoch(epoch, skip), initial_epoch=epoch, epochs=epoch + 1,
-                        callbacks=callbacks + list(extra_callbacks), verbose=0, shuffle=False)
-        except NonFiniteLoss as exc:
-            raise NonFiniteLoss(f"{exc}. Training stopped; the last good checkpoint (epoch {checkpoints.position[0]}) "
-                                f"is kept in {state.ckpt_dir}. Try a lower train.learning_rate or "
-                                f"train.mixed_precision: false.") from None
-
+                 executions, resume.epoch + 1, opts.run.epochs)
+        _fit_epochs(gan, batches, resume, opts.run.epochs, callbacks + list(extra_callbacks), checkpoints, state)
         save_models(opts.model, gan.sampler, gan.discriminator, outputs)
     _outputs_from_state(state, outputs)
     resumed = {"epoch": resume.epoch, "step_in_epoch": resume.step} if (resume.epoch or resume.step) else None
     record = _record(opts, policy, setup, stats, steps_per_epoch, resumed, outputs, resolved_config)
     record.update(reader=batches.kind, steps_per_execution=executions)
     write_json(outputs.training_options, record)
-    log.info("trained to epoch %d; models in %s%s", epochs, Path(outputs.generator).parent,
+    log.info("trained to epoch %d; models in %s%s", opts.run.epochs, Path(outputs.generator).parent,
              " (the generator is the EMA one)" if gan.generator_ema is not None else "")
     return record
