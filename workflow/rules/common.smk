@@ -8,7 +8,6 @@ wildcard_constraints:
     run=r"[A-Za-z0-9._-]+",
 
 
-import os
 from pathlib import Path
 
 from facegan.codedeps import script_code_files
@@ -21,9 +20,9 @@ SCRIPTS_DIR = Path(workflow.current_basedir).parent / "scripts"
 def get_code(rule_name):
     """The facegan source files the rule's script can run, computed from the import graph: Snakemake's
     code trigger watches only the script file, so without these an edited module would not rerun.
-    Relative to the working directory, so that Snakemake's job lines stay readable.
+    Absolute paths: a working directory copied or moved elsewhere must not see its code inputs change.
     """
-    return [os.path.relpath(f) for f in script_code_files(SCRIPTS_DIR / f"{rule_name}.py")]
+    return script_code_files(SCRIPTS_DIR / f"{rule_name}.py")
 
 
 def get_download_code():
@@ -85,7 +84,10 @@ SWEEP_TRAIN = train_output_paths("results/sweep/{run}/train")
 
 def get_train_outputs(folder):
     """The train rule's outputs in ``folder`` (facegan.train_outputs names them once)."""
-    return {k: directory(v) if k in TRAIN_DIRS else v for k, v in train_output_paths(folder).items()}
+    return {
+        k: directory(v) if k in TRAIN_DIRS else v
+        for k, v in train_output_paths(folder).items()
+    }
 
 
 def get_export_outputs():
