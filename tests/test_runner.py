@@ -41,3 +41,18 @@ def test_too_many_open_files_ends_a_step_with_one_line(tmp_path, python):
     proc = python(["-c", code], check=False)
     log = (tmp_path / "step.log").read_text()
     assert proc.returncode == 1 and "ulimit -n" in log and "Traceback" not in log + proc.stderr
+
+
+def test_a_workflow_job_shows_facegan_records_and_keeps_native_output_in_its_log(tmp_path, python):
+    code = ("import logging, os\nfrom facegan.steps.runner import step\n"
+            "@step\ndef noisy():\n"
+            "    os.write(2, b'oneDNN custom operations are on (native)\\n')\n"
+            "    logging.getLogger('facegan.x').info('facegan progress line')\n"
+            "    logging.getLogger('absl').warning('library chatter')\n"
+            "    logging.getLogger('keras').error('a library error')\n"
+            f"noisy(log_file={str(tmp_path / 'job.log')!r}, native_to_log=True)\n")
+    proc = python(["-c", code])
+    log = (tmp_path / "job.log").read_text()
+    assert "facegan progress line" in proc.stderr and "a library error" in proc.stderr
+    assert "oneDNN" not in proc.stderr and "library chatter" not in proc.stderr
+    assert all(s in log for s in ("oneDNN custom operations", "facegan progress line", "library chatter"))
