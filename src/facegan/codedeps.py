@@ -93,11 +93,6 @@ def step_modules(step: str) -> set[str]:
     return {module} | module_closure(_imported_modules(defs + top_level, module) | (_with_parents(module) - {module}))
 
 
-def step_code_files(step: str) -> list[str]:
-    """The source files of :func:`step_modules`, sorted: what a rule declares as code inputs."""
-    return sorted(str(module_file(m)) for m in step_modules(step))
-
-
 def script_code_files(script: str | Path) -> list[str]:
     """The code files of what a workflow script imports from facegan: for each imported function
     its :func:`step_modules`, for anything else (a module, a class) its module's closure."""

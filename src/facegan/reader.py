@@ -1,4 +1,5 @@
-"""Reading the preprocessed shards back as a ``tf.data.Dataset`` of float images in [-1, 1].
+"""Reading the preprocessed shards back: streamed float32 batches in [-1, 1], or (the memory reader) uint8
+batches that ``GAN.train_step`` scales on the device.
 
 The order of every epoch is a pure function of ``(seed, epoch)``, so a run resumed at epoch ``k``
 sees exactly the batches an uninterrupted run would have seen from epoch ``k`` on. Each epoch
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
@@ -24,13 +24,6 @@ FEATURES = {
 }
 _EPOCH_STRIDE = 1_000_003  # seeds of different epochs never collide for seed < 2**40
 _MIRROR_STREAM = -2  # second seed halves -2, -3, ...: never a shuffle's (>= -1)
-
-
-def shard_paths(shard_dir: str | Path) -> list[str]:
-    files = sorted(str(p) for p in Path(shard_dir).glob("*.tfrecord"))
-    if not files:
-        raise FileNotFoundError(f"no *.tfrecord shards in {shard_dir}; run the data stage first (snakemake data)")
-    return files
 
 
 def decode_batch(serialized: tf.Tensor, resolution: int) -> tf.Tensor:

@@ -15,7 +15,6 @@ failure or a kill never leaves something that looks like a finished download.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -24,6 +23,7 @@ import zipfile
 from pathlib import Path
 
 from facegan.errors import FaceganError
+from facegan.files import write_json
 from facegan.progress import progress
 
 log = logging.getLogger(__name__)
@@ -254,7 +254,7 @@ def fetch(source: str, out_dir: str | Path, *, path: str | None = None, kaggle_s
             info = fetch_kaggle(kaggle_slug or "", partial)
         else:
             raise SourceError(f"dataset.source {source!r} is not one of synthetic, local, kaggle")
-        (partial / MARKER).write_text(json.dumps(info, indent=2) + "\n")
+        write_json(partial / MARKER, info)
         _remove_previous(out)
         partial.rename(out)
     except BaseException:
