@@ -158,6 +158,17 @@ def run_training(workdir: Path, data: dict, *, timeout: int = 600, check: bool =
     return job
 
 
+def kill_when(job, path: Path, timeout: float = 300) -> None:
+    """SIGKILL the running ``job`` as soon as ``path`` exists (it must appear before the job ends)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and not path.exists():
+        assert job.poll() is None, f"training ended before {path.name} appeared"
+        time.sleep(0.05)
+    assert path.exists(), f"{path} did not appear within {timeout} s"
+    os.kill(job.pid, signal.SIGKILL)
+    job.wait()
+
+
 def _tail(path: Path, chars: int = 4000) -> str:
     return path.read_text(errors="replace")[-chars:] if path.exists() else ""
 

@@ -5,12 +5,10 @@ Each run trains a tiny DCGAN (width 8, 32x32, 96 images, 6 steps per epoch) in a
 
 import csv
 import json
-import os
-import signal
-import time
 
 import numpy as np
 import pytest
+from conftest import kill_when
 
 pytestmark = pytest.mark.slow
 
@@ -100,14 +98,8 @@ def test_killed_job_resumes_from_its_last_checkpoint(straight_run, tiny_shards, 
     execution (the checkpoints are taken between executions)."""
     proc = train_job(tmp_path, tiny_shards, epochs=3, checkpoint_every_steps=4, sleep_per_step=0.3, wait=False,
                      steps_per_execution=executions)
-    ckpt_dir = tmp_path / "train_state" / "checkpoints"
-    deadline = time.time() + 300
-    # Wait for the mid-epoch checkpoint of epoch 2 (step 6 + 4 = 10), then kill without warning.
-    while time.time() < deadline and not (ckpt_dir / "ckpt-10.index").exists():
-        assert proc.poll() is None, "training ended before it could be killed"
-        time.sleep(0.1)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    # The mid-epoch checkpoint of epoch 2 (step 6 + 4 = 10), then a kill without warning.
+    kill_when(proc, tmp_path / "train_state" / "checkpoints" / "ckpt-10.index")
     assert not (tmp_path / "train" / "generator.keras").exists()
 
     train_job(tmp_path, tiny_shards, epochs=3, checkpoint_every_steps=4)
@@ -179,13 +171,7 @@ def test_kill_and_resume_is_bit_exact_with_ema_augmentation_and_mirror(tiny_shar
     work = tmp_path / "killed"
     proc = train_job(work, tiny_shards, epochs=3, checkpoint_every_steps=4, sleep_per_step=0.3, wait=False,
                      **QUALITY_KEYS)
-    ckpt_dir = work / "train_state" / "checkpoints"
-    deadline = time.time() + 300
-    while time.time() < deadline and not (ckpt_dir / "ckpt-10.index").exists():
-        assert proc.poll() is None, "training ended before it could be killed"
-        time.sleep(0.1)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill_when(proc, work / "train_state" / "checkpoints" / "ckpt-10.index")
     train_job(work, tiny_shards, epochs=3, checkpoint_every_steps=4, **QUALITY_KEYS)
     assert "resumed from" in (work / "train.log").read_text()
     for name in ("generator.keras", "discriminator.keras"):

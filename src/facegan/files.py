@@ -7,6 +7,7 @@ renamed over the target. A rename replaces a link at the target instead of writi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -64,6 +65,14 @@ def remove_parts(directory: Path) -> None:
     for part in [*Path(directory).glob(f".*{PART}*"), *Path(directory).glob(f"*{PART}")]:
         if part.is_file() or part.is_symlink():
             part.unlink(missing_ok=True)
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def write_text(path: str | Path, text: str, **kwargs) -> None:

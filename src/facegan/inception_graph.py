@@ -11,7 +11,6 @@ first fetched (or first used) and checked on every later use, and the graph must
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
@@ -24,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from facegan.errors import FaceganError
-from facegan.files import atomic_output, write_text
+from facegan.files import atomic_output, sha256_file, write_text
 
 log = logging.getLogger(__name__)
 
@@ -40,14 +39,6 @@ class InceptionGraphError(FaceganError):
 
 def cache_dir() -> Path:
     return Path(os.environ.get("FACEGAN_CACHE") or Path.home() / ".cache" / "facegan")
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def fetch_graph(dest: Path, url: str | None = None) -> Path:
@@ -97,7 +88,7 @@ def _load_graph_def(path: Path):
 def check_graph(path: Path) -> None:
     """The file's SHA-256 against the one recorded beside it (recorded now when there is none)."""
     record = path.with_name(path.name + ".sha256")
-    digest = _sha256(path)
+    digest = sha256_file(path)
     if record.exists():
         expected = record.read_text().split()[0] if record.read_text().split() else ""
         if expected != digest:

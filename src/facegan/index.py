@@ -19,7 +19,7 @@ from pathlib import Path
 
 from facegan.attributes import find_table
 from facegan.errors import FaceganError
-from facegan.files import atomic_output
+from facegan.files import atomic_output, sha256_file
 from facegan.tables import read_rows
 
 log = logging.getLogger(__name__)
@@ -79,14 +79,6 @@ def find_images(root: str | Path, files: list[Path] | None = None) -> list[Path]
     return found
 
 
-def _digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def drop_copies(images: list[Path], root: Path) -> tuple[list[Path], list[str]]:
     """One image per (file name, content): an archive holding CelebA both flat and nested would otherwise
     count each face twice. Only files sharing a name and size are read; the first in order is kept."""
@@ -97,7 +89,7 @@ def drop_copies(images: list[Path], root: Path) -> tuple[list[Path], list[str]]:
     for group in (g for g in by_name.values() if len(g) > 1):
         seen = set()
         for p in group:
-            digest = _digest(p)
+            digest = sha256_file(p)
             if digest in seen:
                 copies.add(p)
             seen.add(digest)

@@ -11,7 +11,6 @@ Bad input is never fatal and never silent: each skipped file is reported with it
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import stat
 import warnings
@@ -22,7 +21,7 @@ import numpy as np
 import simplejpeg
 from PIL import Image, UnidentifiedImageError
 
-from facegan.files import write_json
+from facegan.files import sha256_file, write_json
 from facegan.index import Entry
 from facegan.progress import progress
 from facegan.tfrecord import TFRecordWriter, image_example_encoder
@@ -208,14 +207,6 @@ class ShardReport:
                 "kept": self.kept, "skipped": self.skipped}
 
 
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def write_shard(entries: list[Entry], shard: int, out_path: str | Path, opts: PreprocessOptions,
                 report_path: str | Path | None = None) -> ShardReport:
     """Write ``entries`` (all belonging to ``shard``) to ``out_path``; returns and optionally saves a report.
@@ -237,7 +228,7 @@ def write_shard(entries: list[Entry], shard: int, out_path: str | Path, opts: Pr
             writer.write(encode(pixels))
             report.kept.append((entry.path, entry.split))
     report.images = len(report.kept)
-    report.sha256 = file_sha256(out_path)
+    report.sha256 = sha256_file(out_path)
     log.info("shard %d: kept %d of %d images -> %s", shard, report.images, len(entries), out_path)
     if report_path:
         write_json(report_path, report.to_json(), indent=1)
