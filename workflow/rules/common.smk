@@ -8,6 +8,7 @@ wildcard_constraints:
     run=r"[A-Za-z0-9._-]+",
 
 
+import re
 from pathlib import Path
 
 from facegan.codedeps import script_code_files
@@ -109,31 +110,16 @@ def get_export_outputs():
     ]
 
 
-JOB_RULES = [
-    "download",
-    "index",
-    "data_stats",
-    "attribute_classifier",
-    "real_reference",
-    "train",
-    "sample",
-    "grid",
-    "progress_gif",
-    "plot_losses",
-    "plot_swd",
-    "interpolate",
-    "compare",
-    "evaluate",
-    "plot_attributes",
-    "export_model",
-]
-
-
-def get_benchmark_files():
-    """The benchmark file of every job the default target runs (Snakemake writes one per job)."""
-    return [f"results/benchmarks/{rule}.tsv" for rule in JOB_RULES] + expand(
-        "results/benchmarks/shard/{shard}.tsv", shard=get_shard_ids()
-    )
+def get_benchmark_files(wildcards=None):
+    """The benchmark file of every job the default target runs (Snakemake writes one per job), read off
+    the rules themselves: every rule with a benchmark outside the sweep, the job-cost summary excepted."""
+    files = []
+    for r in workflow.rules:
+        if r.benchmark is None or r.name == "job_costs" or r.name.startswith("sweep"):
+            continue
+        pattern = re.sub(r"\{(\w+),(?:[^{}]|\{[^{}]*\})*\}", r"{\1}", str(r.benchmark))  # drop constraints
+        files += expand(pattern, shard=get_shard_ids()) if "{shard}" in pattern else [pattern]
+    return sorted(files)
 
 
 def get_final_outputs():

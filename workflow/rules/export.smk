@@ -211,7 +211,7 @@ rule compare:
 rule job_costs:
     input:
         get_code("job_costs"),
-        benchmarks=get_benchmark_files(),
+        benchmarks=get_benchmark_files,
     output:
         tsv="results/benchmarks/summary.tsv",
         png=report(
