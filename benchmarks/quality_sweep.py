@@ -45,14 +45,20 @@ def runs_by_row(sweep: Path) -> dict[str, dict[int, Path]]:
     return out
 
 
-def curve(run: Path) -> list[tuple[float, float]]:
-    """(training minutes at the probe's epoch, SWD x floor) for each probe taken during training."""
+RATES: dict[str, float] = {}  # row -> images/s measured alone on the machine (--rate); else the run's own times
+
+
+def curve(run: Path, rate: float | None = None) -> list[tuple[float, float]]:
+    """(training minutes at the probe's epoch, SWD x floor) for each probe taken during training: images seen
+    over ``rate`` when given, else the run's own summed epoch times."""
     seconds, total = {}, 0.0
     for r in _rows(run / "train_state" / "history.csv"):
         total += float(r["seconds"])
         seconds[int(r["epoch"])] = total
-    return [(seconds[int(r["epoch"])] / 60, float(r["swd_vs_floor"])) for r in _rows(run / "train_state" / "swd.csv")
-            if int(r["epoch"]) in seconds]
+    probes = _rows(run / "train_state" / "swd.csv")
+    if rate:
+        return [(int(r["images_seen"]) / rate / 60, float(r["swd_vs_floor"])) for r in probes]
+    return [(seconds[int(r["epoch"])] / 60, float(r["swd_vs_floor"])) for r in probes if int(r["epoch"]) in seconds]
 
 
 def row_summary(name: str, seeds: dict[int, Path]) -> list:
@@ -61,7 +67,7 @@ def row_summary(name: str, seeds: dict[int, Path]) -> list:
     attrs = [m.get("attributes") or {} for m in metrics.values()]
     coverage = [a["joint_coverage"] for a in attrs if "joint_coverage" in a]
     distance = [a["max_tvd"] for a in attrs if "max_tvd" in a]
-    minutes = [curve(p)[-1][0] if curve(p) else float("nan") for p in seeds.values()]
+    minutes = [curve(p, RATES.get(name))[-1][0] if curve(p) else float("nan") for p in seeds.values()]
     first = attrs[0].get("largest_differences", ["-"])[0] if attrs else "-"
     med = statistics.median
     return [name, len(ratios), f"**{med(ratios):.2f}**", " / ".join(f"{r:.2f}" for r in ratios),
@@ -69,8 +75,8 @@ def row_summary(name: str, seeds: dict[int, Path]) -> list:
             f"{med(minutes):.1f}"]
 
 
-def median_curve(seeds: dict[int, Path]) -> tuple[list[float], list[float]]:
-    curves = [curve(p) for p in seeds.values()]
+def median_curve(seeds: dict[int, Path], rate: float | None = None) -> tuple[list[float], list[float]]:
+    curves = [curve(p, rate) for p in seeds.values()]
     n = min(len(c) for c in curves)
     return ([statistics.median(c[i][0] for c in curves) for i in range(n)],
             [statistics.median(c[i][1] for c in curves) for i in range(n)])
@@ -84,11 +90,12 @@ def figure(rows: dict[str, dict[int, Path]], out: Path, title: str) -> None:
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for name, seeds in rows.items():
-        x, y = median_curve(seeds)
+        x, y = median_curve(seeds, RATES.get(name))
         ax.plot(x, y, marker="o", label=f"{name} ({len(seeds)} seeds)")
     ax.axhline(1.0, color="grey", lw=0.8, ls="--")
     ax.set_yscale("log")
-    ax.set_xlabel("training minutes (this sweep's jobs: 1 thread each, two at a time on 2 cores)")
+    ax.set_xlabel("training minutes on 2 cores (images seen / the row's images/s measured alone)" if RATES
+                  else "training minutes (this sweep's jobs: 1 thread each, two at a time on 2 cores)")
     ax.set_ylabel("SWD / real-data floor (median over seeds)")
     ax.set_title(title, fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
@@ -105,8 +112,11 @@ def main() -> None:
     ap.add_argument("--title", default="Quality ablation (sweep)")
     ap.add_argument("--figure", type=Path, default=None)
     ap.add_argument("--rows", nargs="*", default=None, help="rows to report, in this order (default: all)")
+    ap.add_argument("--rate", action="append", default=[], metavar="ROW=IMAGES_PER_S",
+                    help="the row's training images/s measured alone: the minutes become images seen / rate")
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
+    RATES.update({k: float(v) for k, v in (r.split("=", 1) for r in args.rate)})
     found = runs_by_row(args.workdir / "results" / "sweep")
     rows = {r: found[r] for r in (args.rows or sorted(found)) if r in found}
     body = (f"CPU flags: {' '.join(cpu_flags()) or '?'}\n\n"

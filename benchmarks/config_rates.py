@@ -1,0 +1,85 @@
+"""Training images/s of whole configurations on this machine: the demo's train step per row, alone.
+
+    python benchmarks/config_rates.py WORKDIR [--rows default w24 canonical tutorial] [--epochs 2] [--repeats 2]
+
+WORKDIR holds the demo's data stage (``results/data/shards``, ``stats.json``). Each (row, repeat) trains
+``--epochs`` epochs in a process of its own with all cores (SWD probes off) and reads the last epoch's
+images/s from ``history.csv``; rows are interleaved across repeats (this VM's speed drifts). Prints
+``row=images_per_s`` pairs for ``quality_sweep.py --rate`` and a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+CANONICAL = yaml.safe_load((ROOT / "config" / "canonical-dcgan.yaml").read_text())
+DEMO = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+ROWS = {
+    "default": {"model": {"width": 24}, "train": {}},
+    "w32": {"model": {"width": 32}, "train": {}},
+    "canonical": {"model": {**CANONICAL["model"], "width": 32}, "train": CANONICAL["train"]},
+    "tutorial": {"model": {"architecture": "tutorial", "width": 32},
+                 "train": {**CANONICAL["train"], "learning_rate": 1e-4, "beta_1": 0.9}},
+}
+
+WORKER = """
+import json, sys
+from facegan.steps.train import train
+spec = json.load(open(sys.argv[1]))
+train(**spec)
+"""
+
+
+def rate(work: Path, row: str, epochs: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        out = tmp / "train"
+        names = {"generator": "generator.keras", "generator_h5": "generator.h5",
+                 "discriminator": "discriminator.keras", "history": "history.csv", "progress": "progress",
+                 "training_options": "training_options.json", "swd": "swd.csv", "steps": "steps.csv",
+                 "snapshots": "snapshots"}
+        spec = {"shards": sorted(str(p) for p in (work / "results/data/shards").glob("*.tfrecord")),
+                "stats": str(work / "results/data/stats.json"),
+                "model": {**DEMO["model"], **ROWS[row]["model"]},
+                "training": {**DEMO["train"], **ROWS[row]["train"], "epochs": epochs, "swd_every_epochs": 0,
+                             "gpus": 0},
+                "resolution": DEMO["preprocess"]["resolution"], "seed": 0, "state_dir": str(tmp / "state"),
+                "log_file": str(tmp / "train.log"), **{k: str(out / v) for k, v in names.items()}}
+        (tmp / "spec.json").write_text(json.dumps(spec))
+        subprocess.run([sys.executable, "-c", WORKER, str(tmp / "spec.json")], check=True, capture_output=True)
+        with open(out / "history.csv") as f:
+            return float(list(csv.DictReader(f))[-1]["images_per_s"])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("workdir", type=Path)
+    ap.add_argument("--rows", nargs="*", default=list(ROWS))
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=2)
+    args = ap.parse_args()
+    found: dict[str, list[float]] = {r: [] for r in args.rows}
+    for _ in range(args.repeats):
+        for row in args.rows:
+            found[row].append(rate(args.workdir, row, args.epochs))
+    from facegan.doctor import cpu_flags
+
+    print(f"CPU flags: {' '.join(cpu_flags())}")
+    for row, values in found.items():
+        print(f"| {row} | {statistics.median(values):.1f} | {' / '.join(f'{v:.1f}' for v in values)} |")
+    print(" ".join(f"--rate {row}={statistics.median(v):.1f}" for row, v in found.items()))
+
+
+if __name__ == "__main__":
+    main()
