@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facegan import pictures
+from facegan import charts, pictures
 from facegan.generation import ModelFileError, generate, latent_dim, load_generator, noise
 from facegan.images import grid, to_uint8, to_unit, upscale
 from facegan.models import build_models
@@ -96,7 +96,7 @@ def test_loss_plot_draws_both_losses_and_the_step_series(tmp_path):
         w.writerow(["epoch", "d_loss", "g_loss", "seconds", "images_per_s", "steps"])
         for e in range(1, 6):
             w.writerow([e, 1 / e, e, 1, 1, 1])
-    pictures.plot_losses(tmp_path / "h.csv", tmp_path / "l.png")
+    charts.losses_chart(tmp_path / "h.csv", tmp_path / "l.png")
     assert _colour_pixels(tmp_path / "l.png", BLUE) > 50 and _colour_pixels(tmp_path / "l.png", ORANGE) > 50
     assert _colour_pixels(tmp_path / "l.png", GREEN) == 0  # no step log: no D(x) panel
     with open(tmp_path / "s.csv", "w", newline="") as f:
@@ -104,12 +104,12 @@ def test_loss_plot_draws_both_losses_and_the_step_series(tmp_path):
         w.writerow(["step", "epoch", "step_d_loss", "step_g_loss", "d_x", "d_g_z"])
         for k in range(1, 101):
             w.writerow([k, k / 20, 1 + np.sin(k), 2 + np.cos(k), 0.7, 0.3])
-    pictures.plot_losses(tmp_path / "h.csv", tmp_path / "l2.png", tmp_path / "s.csv")
+    charts.losses_chart(tmp_path / "h.csv", tmp_path / "l2.png", tmp_path / "s.csv")
     for colour in (BLUE, ORANGE, GREEN, RED):
         assert _colour_pixels(tmp_path / "l2.png", colour) > 200, colour
     (tmp_path / "empty.csv").write_text("epoch,d_loss,g_loss,seconds,images_per_s,steps\n")
     with pytest.raises(ValueError, match="no epochs"):
-        pictures.plot_losses(tmp_path / "empty.csv", tmp_path / "e.png")
+        charts.losses_chart(tmp_path / "empty.csv", tmp_path / "e.png")
 
 
 def test_slerp_keeps_endpoints_and_norm():

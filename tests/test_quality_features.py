@@ -182,12 +182,12 @@ def test_compact_reference_is_within_25_mb_for_1024_images_at_64px(tmp_path):
 
 @pytest.mark.slow
 def test_swd_file_and_plot_have_one_point_per_measurement(tiny_shards, tmp_path, train_job):
-    from facegan.pictures import plot_swd
+    from facegan.charts import swd_chart as plot_swd
     from facegan.real_reference import compute_real_reference
 
     compute_real_reference(tiny_shards["files"], tiny_shards["stats"], 32, 32, 0, tmp_path / "ref.npz")
     train_job(tmp_path, tiny_shards, epochs=3, swd_every_epochs=2, ema_kimg=1, augment="translation,cutout",
-              reference=str(tmp_path / "ref.npz"), swd=str(tmp_path / "train" / "swd.csv"))
+              reference=str(tmp_path / "ref.npz"))
     with open(tmp_path / "train" / "swd.csv") as f:
         rows = list(csv.DictReader(f))
     assert [int(r["epoch"]) for r in rows] == [2, 3]  # every 2 epochs, and the last

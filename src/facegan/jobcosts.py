@@ -6,6 +6,7 @@ import csv
 from collections import defaultdict
 from pathlib import Path
 
+from facegan.charts import job_costs_chart
 from facegan.files import atomic_output
 
 
@@ -40,27 +41,5 @@ def summarize(benchmarks: list[str], out_tsv: str | Path, out_png: str | Path) -
         for r in rows:
             w.writerow([r["rule"], r["jobs"], f"{r['seconds']:.1f}", f"{r['cpu_seconds']:.1f}",
                         f"{r['max_rss_mb']:.0f}"])
-    _chart(rows, out_png)
+    job_costs_chart(rows, out_png)
     return rows
-
-
-def _chart(rows: list[dict], out: str | Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names = [r["rule"] for r in rows]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 0.35 * len(rows) + 1.6), dpi=110, sharey=True)
-    a.barh(names, [r["seconds"] for r in rows], color="C0")
-    a.set_xlabel("wall seconds (all jobs of the rule)")
-    b.barh(names, [r["max_rss_mb"] for r in rows], color="C1")
-    b.set_xlabel("peak resident memory of one job (MB)")
-    a.invert_yaxis()
-    total = sum(r["seconds"] for r in rows)
-    fig.suptitle(f"What each rule cost ({total / 60:.1f} min of jobs in all)")
-    fig.tight_layout()
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    with atomic_output(out) as tmp:
-        fig.savefig(tmp, format=Path(out).suffix[1:])
-    plt.close(fig)

@@ -6,7 +6,6 @@ Every function takes plain paths, so the export rules, the command line (``faceg
 
 from __future__ import annotations
 
-import csv
 import logging
 import math
 from pathlib import Path
@@ -14,7 +13,6 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from facegan.files import atomic_output
 from facegan.generation import generate, latent_dim, noise
 from facegan.images import grid, save_png, upscale
 
@@ -94,146 +92,6 @@ def progress_animation(progress_dir: str | Path, out_gif: str | Path, out_mp4: s
     save_png(frames[-1], out_png)
     log.info("progress.gif: %d of %d frames; progress.mp4: all %d", len(picked), len(frames), len(frames))
     return len(frames)
-
-
-def smooth(values: list[float], window: int) -> np.ndarray:
-    """A centred moving average (shorter at the ends)."""
-    x = np.asarray(values, np.float64)
-    if len(x) < 3 or window < 2:
-        return x
-    kernel = np.ones(window)
-    return np.convolve(x, kernel, "same") / np.convolve(np.ones_like(x), kernel, "same")
-
-
-def plot_losses(history_csv: str | Path, out: str | Path, steps_csv: str | Path | None = None) -> None:
-    """The losses: per-step values (light, and smoothed) when logged, and the epoch means (dots); below them
-    the mean D(x) and D(G(z)) per logged step, as the PyTorch DCGAN tutorial prints them."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    with open(history_csv, newline="") as f:
-        rows = list(csv.DictReader(f))
-    if not rows:
-        raise ValueError(f"{history_csv} has no epochs")
-    steps = []
-    if steps_csv and Path(steps_csv).exists():
-        with open(steps_csv, newline="") as f:
-            steps = list(csv.DictReader(f))
-    epochs = [int(r["epoch"]) for r in rows]
-    fig, axes = plt.subplots(2 if steps else 1, 1, figsize=(8, 7 if steps else 4.5), dpi=120, squeeze=False,
-                             sharex=True)
-    ax = axes[0, 0]
-    for key, label, colour in (("d_loss", "discriminator", "C0"), ("g_loss", "generator", "C1")):
-        if steps:
-            x = [float(r["epoch"]) for r in steps]
-            y = [float(r[f"step_{key}"]) for r in steps]
-            ax.plot(x, y, color=colour, alpha=0.25, lw=0.8)
-            ax.plot(x, smooth(y, max(3, len(y) // 30)), color=colour, lw=1.5, label=f"{label} (per step, smoothed)")
-        ax.plot(epochs, [float(r[key]) for r in rows], "o", ms=3, color=colour, label=f"{label} (epoch mean)")
-    ax.set_ylabel("loss")
-    ax.set_title("Training losses")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    if steps:
-        ax2 = axes[1, 0]
-        x = [float(r["epoch"]) for r in steps]
-        for key, label, colour in (("d_x", "D(x): real", "C2"), ("d_g_z", "D(G(z)): generated", "C3")):
-            y = [float(r[key]) for r in steps]
-            ax2.plot(x, y, color=colour, alpha=0.25, lw=0.8)
-            ax2.plot(x, smooth(y, max(3, len(y) // 30)), color=colour, lw=1.5, label=label)
-        ax2.set_ylabel("mean D output")
-        ax2.set_ylim(0, 1)
-        ax2.grid(alpha=0.3)
-        ax2.legend(fontsize=8)
-    axes[-1, 0].set_xlabel("epoch")
-    fig.tight_layout()
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    with atomic_output(out) as tmp:
-        fig.savefig(tmp, format=Path(out).suffix[1:])
-    plt.close(fig)
-
-
-def plot_swd(swd_csv: str | Path, out: str | Path) -> list[tuple[int, float]]:
-    """SWD (x1e3, average of the levels) per measurement, on a log axis, with the real-data floor drawn as
-    the line a perfect generator would sit on; returns the points drawn, (epoch, SWD)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    with open(swd_csv, newline="") as f:
-        rows = list(csv.DictReader(f))
-    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
-    epochs, swd = [], []
-    if rows:
-        epochs = [int(r["epoch"]) for r in rows]
-        swd = [float(r["SWDx1e3_avg"]) for r in rows]
-        floor = [s / float(r["swd_vs_floor"]) for s, r in zip(swd, rows)]
-        ax.plot(epochs, swd, marker="o", ms=4, label="generator")
-        ax.axhline(floor[-1], color="grey", ls="--", label=f"real-data floor ({floor[-1]:.1f})")
-        for e, s, r in zip(epochs, swd, rows):
-            ax.annotate(f"{float(r['swd_vs_floor']):.1f}x", (e, s), textcoords="offset points", xytext=(0, 6),
-                        ha="center", fontsize=8)
-        ax.set_yscale("log")
-        ax.legend()
-    else:
-        ax.text(0.5, 0.5, "not measured during training (train.swd_every_epochs is 0)", ha="center", va="center",
-                transform=ax.transAxes)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("SWD x1e3 (average of levels)")
-    ax.set_title("Quality during training: SWD against the real reference (x = times the floor)")
-    ax.grid(alpha=0.3, which="both")
-    fig.tight_layout()
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    with atomic_output(out) as tmp:
-        fig.savefig(tmp, format=Path(out).suffix[1:])
-    plt.close(fig)
-    return list(zip(epochs, swd))
-
-
-def plot_attributes(metrics_json: str | Path, out: str | Path) -> int:
-    """One panel per attribute: each class's frequency among real and among generated faces, the total
-    variation distance in the title; returns the number of panels (0 when the comparison was skipped)."""
-    import json
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    result = json.loads(Path(metrics_json).read_text()).get("attributes", {})
-    per = result.get("per_attribute", {})
-    if not per:
-        fig, ax = plt.subplots(figsize=(8, 2.5), dpi=120)
-        ax.axis("off")
-        ax.text(0.5, 0.5, "attribute coverage not measured:\n" + result.get("skipped", "no classifier"),
-                ha="center", va="center", wrap=True, fontsize=9)
-    else:
-        cols = min(3, len(per))
-        rows = -(-len(per) // cols)
-        fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows + 0.8), dpi=110, squeeze=False)
-        for ax, (name, d) in zip(axes.flat, per.items()):
-            classes = list(d["real"])
-            x = np.arange(len(classes))
-            ax.bar(x - 0.2, [100 * d["real"][c] for c in classes], 0.4, label="real")
-            ax.bar(x + 0.2, [100 * d["generated"][c] for c in classes], 0.4, label="generated")
-            ax.set_xticks(x, classes, rotation=30, ha="right", fontsize=8)
-            ax.set_ylabel("% of faces")
-            ax.set_title(f"{name} (distance {d['tvd']:.2f})", fontsize=10)
-        for ax in list(axes.flat)[len(per):]:
-            ax.axis("off")
-        axes.flat[0].legend(fontsize=8)
-        fig.suptitle(f"Attributes of generated vs real faces: joint coverage {result['joint_coverage']:.2f} "
-                     f"({'+'.join(result['joint_attributes'])}; real vs real "
-                     f"{result['real_vs_real']['joint_coverage']:.2f})", fontsize=11)
-    fig.tight_layout()
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    with atomic_output(out) as tmp:
-        fig.savefig(tmp, format=Path(out).suffix[1:])
-    plt.close(fig)
-    return len(per)
 
 
 def slerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from facegan.charts import sweep_chart
 from facegan.files import atomic_output
 from facegan.images import save_png
 
@@ -63,30 +64,6 @@ def faces_sheet(runs: list[str], faces: list[str], out: str | Path) -> np.ndarra
     return sheet
 
 
-def metric_chart(rows: list[dict], out: str | Path) -> None:
-    """swd_vs_floor per run (lower is better; 1.0 is the real-data floor)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names = [r["run"] for r in rows]
-    values = [float(r["swd_vs_floor"]) for r in rows]
-    fig, ax = plt.subplots(figsize=(max(5, 1.2 * len(rows) + 2), 4), dpi=120)
-    bars = ax.bar(names, values, color="C0")
-    ax.bar_label(bars, [f"{v:.2f}x" for v in values], fontsize=8)
-    ax.axhline(1.0, color="grey", ls="--", label="real-data floor")
-    ax.set_ylabel("SWD / real-data floor (lower is better)")
-    ax.set_title("Sweep: quality per run")
-    ax.legend(fontsize=8)
-    plt.setp(ax.get_xticklabels(), rotation=20, ha="right")
-    fig.tight_layout()
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    with atomic_output(out) as tmp:
-        fig.savefig(tmp, format=Path(out).suffix[1:])
-    plt.close(fig)
-
-
 def summarize(runs: list[str], overrides: dict, metrics: list[str], histories: list[str], benchmarks: list[str],
               faces: list[str], summary: str | Path, sheet: str | Path, chart: str | Path) -> list[dict]:
     rows = summary_rows(runs, overrides, metrics, histories, benchmarks)
@@ -96,7 +73,7 @@ def summarize(runs: list[str], overrides: dict, metrics: list[str], histories: l
         w.writeheader()
         w.writerows(rows)
     faces_sheet(runs, faces, sheet)
-    metric_chart(rows, chart)
+    sweep_chart(rows, chart)
     for r in sorted(rows, key=lambda r: float(r["swd_vs_floor"])):
         log.info("%s: %sx the real-data floor, coverage %s, %s images/s", r["run"], r["swd_vs_floor"],
                  r["joint_coverage"] or "-", r["images_per_s"])

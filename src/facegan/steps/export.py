@@ -36,25 +36,25 @@ def progress_gif(*, progress: str, gif: str, mp4: str, png: str, fps: float) -> 
 @step
 def plot_losses(*, history: str, png: str, steps: str | None = None) -> None:
     """The discriminator's and generator's losses: per step (smoothed) and per epoch."""
-    from facegan.pictures import plot_losses as plot
+    from facegan.charts import losses_chart
 
-    plot(history, png, steps)
+    losses_chart(history, png, steps)
 
 
 @step
 def plot_swd(*, swd: str, png: str) -> None:
     """The SWD measured during training against the real-data floor."""
-    from facegan.pictures import plot_swd as plot
+    from facegan.charts import swd_chart
 
-    plot(swd, png)
+    swd_chart(swd, png)
 
 
 @step
 def plot_attributes(*, metrics: str, png: str) -> None:
     """Real against generated frequency of each attribute's classes (from metrics.json)."""
-    from facegan.pictures import plot_attributes as plot
+    from facegan.charts import attributes_chart
 
-    plot(metrics, png)
+    attributes_chart(metrics, png)
 
 
 @step
