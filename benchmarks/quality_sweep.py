@@ -1,7 +1,7 @@
 """A quality ablation from one finished sweep: medians over seeds, and SWD against minutes of training.
 
-    python benchmarks/quality_sweep.py WORKDIR [--title T] [--figure images/quality/quality_vs_time.png]
-                                               [--rows default nearest ...] [--no-append]
+    python benchmarks/quality_sweep.py WORKDIR... [--title T] [--figure images/quality/quality_vs_time.png]
+        [--rows default nearest ...] [--rate ROW=IMAGES_PER_S ...] [--at ROW=EPOCH ...] [--no-append]
 
 WORKDIR is a folder where ``snakemake sweep`` ran with runs named ``<row>_s<seed>`` (the same row with
 several seeds). Per row: the median over seeds of the final SWD over the real-data floor
@@ -36,13 +36,27 @@ def _rows(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def runs_by_row(sweep: Path) -> dict[str, dict[int, Path]]:
+def runs_by_row(sweeps: list[Path]) -> dict[str, dict[int, Path]]:
     out: dict[str, dict[int, Path]] = {}
-    for run in sorted(p for p in sweep.iterdir() if p.is_dir()):
-        m = re.fullmatch(r"(.+)_s(\d+)", run.name)
-        if m and (run / "metrics.json").exists():
-            out.setdefault(m.group(1), {})[int(m.group(2))] = run
-    return out
+    for sweep in sweeps:
+        for run in sorted(p for p in sweep.iterdir() if p.is_dir()):
+            m = re.fullmatch(r"(.+)_s(\d+)", run.name)
+            if m and (run / "metrics.json").exists():
+                out.setdefault(m.group(1), {})[int(m.group(2))] = run
+    return dict(sorted(out.items()))
+
+
+AT_EPOCH: dict[str, int] = {}  # row -> the epoch whose SWD probe is reported (runs that trained past it)
+
+
+def ratio(name: str, run: Path, metrics: dict) -> float:
+    """SWD over the floor: the final evaluation's, or the probe's at the row's --at epoch (the same measurement)."""
+    epoch = AT_EPOCH.get(name)
+    if epoch:
+        for r in _rows(run / "train_state" / "swd.csv"):
+            if int(r["epoch"]) == epoch:
+                return float(r["swd_vs_floor"])
+    return metrics["swd_vs_floor"]
 
 
 RATES: dict[str, float] = {}  # row -> images/s measured alone on the machine (--rate); else the run's own times
@@ -63,7 +77,7 @@ def curve(run: Path, rate: float | None = None) -> list[tuple[float, float]]:
 
 def row_summary(name: str, seeds: dict[int, Path]) -> list:
     metrics = {s: json.loads((p / "metrics.json").read_text()) for s, p in sorted(seeds.items())}
-    ratios = [m["swd_vs_floor"] for m in metrics.values()]
+    ratios = [ratio(name, seeds[s], m) for s, m in metrics.items()]
     attrs = [m.get("attributes") or {} for m in metrics.values()]
     coverage = [a["joint_coverage"] for a in attrs if "joint_coverage" in a]
     distance = [a["max_tvd"] for a in attrs if "max_tvd" in a]
@@ -108,16 +122,19 @@ def figure(rows: dict[str, dict[int, Path]], out: Path, title: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("workdir", type=Path)
+    ap.add_argument("workdirs", type=Path, nargs="+", help="folders where snakemake sweep ran")
     ap.add_argument("--title", default="Quality ablation (sweep)")
     ap.add_argument("--figure", type=Path, default=None)
     ap.add_argument("--rows", nargs="*", default=None, help="rows to report, in this order (default: all)")
     ap.add_argument("--rate", action="append", default=[], metavar="ROW=IMAGES_PER_S",
                     help="the row's training images/s measured alone: the minutes become images seen / rate")
+    ap.add_argument("--at", action="append", default=[], metavar="ROW=EPOCH",
+                    help="report the row's SWD probe at this epoch (its runs trained at least that long)")
     ap.add_argument("--no-append", action="store_true")
     args = ap.parse_args()
     RATES.update({k: float(v) for k, v in (r.split("=", 1) for r in args.rate)})
-    found = runs_by_row(args.workdir / "results" / "sweep")
+    AT_EPOCH.update({k: int(v) for k, v in (a.split("=", 1) for a in args.at)})
+    found = runs_by_row([w / "results" / "sweep" for w in args.workdirs])
     rows = {r: found[r] for r in (args.rows or sorted(found)) if r in found}
     body = (f"CPU flags: {' '.join(cpu_flags()) or '?'}\n\n"
             + table(["row", "seeds", "x floor (median)", "x floor per seed", "coverage", "distance",
