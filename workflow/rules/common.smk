@@ -112,13 +112,25 @@ def get_export_outputs():
 
 def get_benchmark_files(wildcards=None):
     """The benchmark file of every job the default target runs (Snakemake writes one per job), read off
-    the rules themselves: every rule with a benchmark outside the sweep, the job-cost summary excepted."""
+    the rules themselves: every rule with a benchmark outside the sweep, the job-cost summary excepted.
+    """
     files = []
     for r in workflow.rules:
-        if r.benchmark is None or r.name == "job_costs" or r.name.startswith("sweep"):
+        # by file and suffix, not name: as a module of another workflow the rules carry a prefix
+        if (
+            r.benchmark is None
+            or r.name.endswith("job_costs")
+            or Path(r.snakefile).name == "sweep.smk"
+        ):
             continue
-        pattern = re.sub(r"\{(\w+),(?:[^{}]|\{[^{}]*\})*\}", r"{\1}", str(r.benchmark))  # drop constraints
-        files += expand(pattern, shard=get_shard_ids()) if "{shard}" in pattern else [pattern]
+        pattern = re.sub(
+            r"\{(\w+),(?:[^{}]|\{[^{}]*\})*\}", r"{\1}", str(r.benchmark)
+        )  # drop constraints
+        files += (
+            expand(pattern, shard=get_shard_ids())
+            if "{shard}" in pattern
+            else [pattern]
+        )
     return sorted(files)
 
 
