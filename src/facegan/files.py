@@ -12,7 +12,6 @@ import json
 import os
 import tempfile
 from contextlib import contextmanager
-from glob import escape as glob_escape
 from pathlib import Path
 
 from facegan.errors import FaceganError
@@ -35,7 +34,9 @@ def atomic_output(path: str | Path):
     path = Path(path)
     if path.is_dir() and not path.is_symlink():
         raise FaceganError(f"{path} is a directory: give a file name that does not exist yet, or remove the folder")
-    _remove_stale_parts(path)
+    legacy = path.with_name(path.name + PART)  # what older versions wrote (or a link planted there)
+    if legacy.is_symlink() or legacy.is_file():
+        legacy.unlink()
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=PART + path.suffix)
     os.close(fd)
     tmp = Path(tmp)
@@ -46,18 +47,6 @@ def atomic_output(path: str | Path):
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-
-
-def _remove_stale_parts(path: Path) -> None:
-    """Temporary files of ``path`` that a killed writer left (and the ``<name>.part`` of older versions)."""
-    for stale in [path.with_name(path.name + PART), *path.parent.glob(f".{glob_escape(path.name)}.*{PART}*")]:
-        if stale.is_symlink() or stale.is_file():
-            stale.unlink(missing_ok=True)
-
-
-def is_part(path: Path) -> bool:
-    """Whether ``path`` is a temporary file of :func:`atomic_output` (left behind by a kill)."""
-    return path.name.startswith(".") and PART in path.name
 
 
 def remove_parts(directory: Path) -> None:
