@@ -2,11 +2,13 @@
 from a rule to its step (facegan.steps.runner)."""
 
 import inspect
+import os
+import shutil
 from pathlib import Path
 
 import pytest
 
-from facegan.codedeps import module_closure, script_code_files, step_modules
+from facegan.codedeps import code_stamp, module_closure, script_code_files, stamp_files, step_modules
 
 
 def _names(files):
@@ -48,6 +50,36 @@ def test_every_workflow_script_names_an_existing_keyword_only_step(repo):
         assert name == expected, f"{script.name} runs step {name}"
         files = script_code_files(script)
         assert any(f.endswith(module.replace(".", "/") + ".py") for f in files)
+
+
+def test_a_code_stamp_is_rewritten_only_when_the_code_it_lists_changes(repo, tmp_path, monkeypatch):
+    import facegan.codedeps as codedeps
+
+    monkeypatch.chdir(tmp_path)
+    script = repo / "workflow" / "scripts" / "grid.py"
+    path = Path(code_stamp("grid", script))
+    assert path.as_posix() == "results/code/grid.txt"  # relative: a copied working directory keeps its inputs
+    assert {str(f) for f in stamp_files(path)} == set(script_code_files(script))
+    os.utime(path, (1_000_000, 1_000_000))
+    code_stamp("grid", script)
+    assert path.stat().st_mtime == 1_000_000  # the same code: untouched, so nothing reruns
+
+    # an edited module (a copy of the package, so the repository stays as it is) rewrites it
+    copy = tmp_path / "src" / "facegan"
+    shutil.copytree(codedeps.package_dir(), copy)
+    monkeypatch.setattr(codedeps, "package_dir", lambda: copy)
+    codedeps._parse.cache_clear()
+    try:
+        code_stamp("grid", script)
+        assert path.stat().st_mtime == 1_000_000  # new file times, same content
+        (copy / "images.py").write_text((copy / "images.py").read_text() + "\n# edited\n")
+        before = path.read_text()
+        code_stamp("grid", script)
+        assert path.stat().st_mtime > 1_000_000 and path.read_text() != before
+        assert [ln.split()[1] for ln in before.splitlines() if not ln.startswith("#")] == [
+            ln.split()[1] for ln in path.read_text().splitlines() if not ln.startswith("#")]
+    finally:
+        codedeps._parse.cache_clear()
 
 
 class _Named(list):

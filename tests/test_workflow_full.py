@@ -103,9 +103,10 @@ def test_gpu_request_cut_by_snakemake_is_logged_and_cpu_is_used(finished):
 
 
 def test_rules_declare_every_module_their_step_loads(finished, snakemake, tiny_full):
-    """Each step logged the facegan modules it had loaded when it ended; each must be one of its rule's inputs."""
+    """Each step logged the facegan modules it had loaded when it ended; each must be listed in its rule's
+    code stamp (results/code/<rule>.txt), the one code input each job shows."""
     import facegan
-    from facegan.codedeps import module_file
+    from facegan.codedeps import module_file, stamp_files
 
     declared = job_inputs(snakemake(finished, tiny_full, "-n", "--forceall").stdout, finished)
     logs = {"shard": finished / "logs/shard/00000.log"} | {
@@ -113,11 +114,15 @@ def test_rules_declare_every_module_their_step_loads(finished, snakemake, tiny_f
     assert set(logs) == set(declared) - {"all"}, "a rule without its log"
     package = os.path.dirname(facegan.__file__)
     for rule, log in logs.items():
+        stamp = str(finished / "results" / "code" / f"{rule}.txt")
+        assert stamp in declared[rule], f"{rule}: its code stamp is not among its inputs"
+        assert not any(p.startswith(package) for p in declared[rule]), f"{rule}: source files listed as inputs"
+        listed = {str(p) for p in stamp_files(stamp)}
         m = re.search(r"facegan modules loaded: (.*)", log.read_text())
         assert m, f"{rule}: no module list in {log}"
         loaded = {str(module_file(name)) for name in m.group(1).split()}
-        missing = sorted(p for p in loaded - declared[rule] if p.startswith(package))
-        assert not missing, f"rule {rule} runs {missing} but does not declare it as an input"
+        missing = sorted(p for p in loaded - listed if p.startswith(package))
+        assert not missing, f"rule {rule} runs {missing} but its code stamp does not list it"
 
 
 DATA_RULES = {"download", "index", "shard", "data_stats"}
@@ -133,18 +138,19 @@ EDITS = {
 @pytest.mark.parametrize("module", sorted(EDITS))
 def test_editing_a_module_reruns_the_rules_that_run_it_and_no_other(finished, snakemake, tiny_full, tmp_path, repo,
                                                                      module):
-    """A copy of the package (same file times), put first on the path, with one module edited. Only the
-    modification-time trigger is asked for, since the code files now have other paths (which the input
-    trigger would count as a change)."""
+    """A copy of the package put first on the path, with one module edited, on a copy of the finished
+    working directory (a dry run rewrites the code stamps it parses). Copies have new file times: only
+    content counts, so the unedited copy plans nothing."""
     src = tmp_path / "src"
-    shutil.copytree(repo / "src" / "facegan", src / "facegan")
+    shutil.copytree(repo / "src" / "facegan", src / "facegan", copy_function=shutil.copy)
+    work = tmp_path / "work"
+    shutil.copytree(finished, work, symlinks=True)
     env = {**os.environ, "PYTHONPATH": str(src)}
-    args = ("--rerun-triggers", "mtime")
     if module == "images.py":
-        assert _dry(snakemake, finished, tiny_full, *args, env=env) == {}  # the same code: nothing to do
+        assert _dry(snakemake, work, tiny_full, env=env) == {}  # the same code: nothing to do
     edited = src / "facegan" / module
     edited.write_text(edited.read_text() + "\n# edited\n")
-    jobs = set(_dry(snakemake, finished, tiny_full, *args, env=env))
+    jobs = set(_dry(snakemake, work, tiny_full, env=env))
     planned, not_planned = EDITS[module]
     assert planned <= jobs and not not_planned & jobs, sorted(jobs)
 

@@ -7,6 +7,11 @@ then every facegan module those import, transitively, counting imports anywhere 
 functions too, since facegan imports TensorFlow-heavy modules lazily). Package ``__init__`` files are
 included, since importing a submodule runs them. The graph is read with ``ast`` from the source files,
 without importing anything, so it costs milliseconds when Snakemake parses the workflow.
+
+A rule's code input is one small file, its *code stamp* (:func:`code_stamp`): the list of those files
+with their sha256, rewritten only when one of them changes. Snakemake then prints one readable path per
+job instead of a dozen absolute ones, reruns a rule when its code's content changed (not when a file
+was only touched), and a working directory copied elsewhere keeps the same inputs.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import ast
 import functools
 import importlib.util
 from pathlib import Path
+
+from facegan.files import sha256_file, write_text
 
 PACKAGE = "facegan"
 
@@ -109,3 +116,32 @@ def script_code_files(script: str | Path) -> list[str]:
         elif isinstance(node, ast.Import):
             modules |= module_closure({a.name for a in node.names if a.name.split(".")[0] == PACKAGE})
     return sorted(str(module_file(m)) for m in modules)
+
+
+STAMP_DIR = "results/code"
+STAMP_HEADER = ("# The facegan source files that rule {rule} runs (from the import graph), with their sha256.\n"
+                "# Rewritten when one of them changes, which reruns the rule; written when the workflow is parsed.\n")
+
+
+def stamp_text(rule: str, files: list[str]) -> str:
+    root = package_dir().parent
+    lines = (f"{sha256_file(f)}  {Path(f).relative_to(root).as_posix()}\n" for f in files)
+    return STAMP_HEADER.format(rule=rule) + "".join(lines)
+
+
+def stamp_files(path: str | Path) -> list[Path]:
+    """The source files a code stamp lists, as paths of the installed package."""
+    root = package_dir().parent
+    return [root / line.split("  ", 1)[1] for line in Path(path).read_text().splitlines()
+            if line and not line.startswith("#")]
+
+
+def code_stamp(rule: str, script: str | Path, folder: str | Path = STAMP_DIR) -> str:
+    """The path of ``rule``'s code stamp (relative to the working directory), written first if it is
+    missing or its content would change."""
+    path = Path(folder) / f"{rule}.txt"
+    text = stamp_text(rule, script_code_files(script))
+    if not path.is_file() or path.read_text() != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text(path, text)
+    return path.as_posix()

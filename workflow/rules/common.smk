@@ -11,7 +11,7 @@ wildcard_constraints:
 import re
 from pathlib import Path
 
-from facegan.codedeps import script_code_files
+from facegan.codedeps import code_stamp
 from facegan.config import sweep_run_config
 from facegan.train_outputs import TRAIN_DIRS, train_output_paths
 
@@ -19,11 +19,11 @@ SCRIPTS_DIR = Path(workflow.current_basedir).parent / "scripts"
 
 
 def get_code(rule_name):
-    """The facegan source files the rule's script can run, computed from the import graph: Snakemake's
-    code trigger watches only the script file, so without these an edited module would not rerun.
-    Absolute paths: a working directory copied or moved elsewhere must not see its code inputs change.
+    """The rule's code stamp, results/code/<rule>.txt: the facegan source files its script can run (from
+    the import graph) with their sha256, rewritten when one changes. Snakemake's code trigger watches
+    only the script file, so without it an edited module would not rerun.
     """
-    return script_code_files(SCRIPTS_DIR / f"{rule_name}.py")
+    return code_stamp(rule_name, SCRIPTS_DIR / f"{rule_name}.py")
 
 
 def get_download_code():
