@@ -70,20 +70,13 @@ def timed_step(device: str, batch: int, steps: int, width: int = 64) -> float:
     return batch / float(np.median(times[1:]))
 
 
-def report(steps: int = 3, batch: int | None = None, width: int = 64, out=print) -> int:
-    """Print every section; returns the exit status."""
-    from facegan.runtime import configure_tensorflow
-
-    configure_tensorflow()
+def _versions(out) -> None:
     import keras
     import numpy as np
     import tensorflow as tf
 
     import facegan
-    from facegan.devices import precision_policy
-    from facegan.gpuinfo import expected_gpus, nvidia_smi, nvidia_smi_gpus, visible_devices
 
-    status = 0
     out("== facegan doctor ==")
     out(f"facegan {facegan.__version__}, Python {platform.python_version()}, {platform.platform()}")
     out(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, NumPy {np.__version__}")
@@ -91,6 +84,14 @@ def report(steps: int = 3, batch: int | None = None, width: int = 64, out=print)
     out("\n== TensorFlow build ==")
     out(f"built with CUDA: {tf.test.is_built_with_cuda()}; CUDA {build.get('cuda_version', '-')}, "
         f"cuDNN {build.get('cudnn_version', '-')}")
+
+
+def _gpus(out) -> tuple[list, int]:
+    """The GPU section; returns TensorFlow's GPUs and the status (1 if GPUs are expected but not seen)."""
+    import tensorflow as tf
+
+    from facegan.gpuinfo import expected_gpus, nvidia_smi, nvidia_smi_gpus, visible_devices
+
     out("\n== GPUs ==")
     visible = visible_devices()
     out(f"CUDA_VISIBLE_DEVICES: {'(not set)' if visible is None else os.environ.get('CUDA_VISIBLE_DEVICES')!r}")
@@ -109,9 +110,15 @@ def report(steps: int = 3, batch: int | None = None, width: int = 64, out=print)
             f"{'.'.join(map(str, details.get('compute_capability', ('?',))))}")
     why = expected_gpus()
     if why and not gpus:
-        status = 1
         out(f"PROBLEM: TensorFlow sees no GPU although {why}. Install facegan[gpu] (pip install -e '.[gpu]', "
             "TensorFlow with its CUDA libraries) on this machine, or train with train.gpus: 0.")
+        return gpus, 1
+    return gpus, 0
+
+
+def _cpu_and_precision(out, gpus) -> None:
+    from facegan.devices import precision_policy
+
     out("\n== CPU ==")
     flags = " ".join(cpu_flags()) or "none of " + ", ".join(CPU_FLAGS)
     out(f"{cpu_model()}, {os.cpu_count()} logical cores; flags: {flags}")
@@ -120,7 +127,11 @@ def report(steps: int = 3, batch: int | None = None, width: int = 64, out=print)
     out(f"CPU: {precision_policy('auto', 'cpu')}")
     if gpus:
         out(f"GPU: {precision_policy('auto', 'gpu')}")
+
+
+def _timed_steps(out, gpus, steps: int, batch: int | None, width: int) -> int:
     out("\n== Timed GAN step (default training step, 64x64 DCGAN width %d) ==" % width)
+    status = 0
     for device in ["/CPU:0"] + (["/GPU:0"] if gpus else []):
         b = batch or (128 if "GPU" in device else 32)
         try:
@@ -129,5 +140,17 @@ def report(steps: int = 3, batch: int | None = None, width: int = 64, out=print)
         except Exception as exc:  # noqa: BLE001 - a broken device is what the doctor reports
             status = 1
             out(f"{device}: FAILED ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})")
+    return status
+
+
+def report(steps: int = 3, batch: int | None = None, width: int = 64, out=print) -> int:
+    """Print every section; returns the exit status."""
+    from facegan.runtime import configure_tensorflow
+
+    configure_tensorflow()
+    _versions(out)
+    gpus, status = _gpus(out)
+    _cpu_and_precision(out, gpus)
+    status = max(status, _timed_steps(out, gpus, steps, batch, width))
     out(f"\n{'OK' if status == 0 else 'PROBLEMS FOUND (above)'}; paste this output into bug reports.")
     return status

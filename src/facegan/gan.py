@@ -147,6 +147,10 @@ class GAN(keras.Model):
                             self.ema_kimg, self.ema_rampup)
             ctx.merge_call(self._update_ema, args=(beta,))
 
+        return self._step_logs(ctx, step, global_batch, d_per_example, g_per_example, real_logits, fake_logits)
+
+    def _step_logs(self, ctx, step, global_batch, d_per_example, g_per_example, real_logits, fake_logits):
+        """The loss trackers, this step's values over the global batch and the non-finite guard."""
         # Each replica reports its local mean; Mean's sum/count reduce across replicas to the global mean.
         self.d_loss_tracker.update_state(tf.reduce_mean(d_per_example))
         self.g_loss_tracker.update_state(tf.reduce_mean(g_per_example))

@@ -122,28 +122,19 @@ _XX = (_XX - WIDTH / 2) / (WIDTH / 2)
 _YY = (_YY - HEIGHT / 2) / (HEIGHT / 2)
 
 
-def render_face(p: FaceParams) -> Image.Image:
-    """Draw one face as a 178x218 RGB PIL image."""
-    skin = _Colour(SKIN_TONES[p.skin] * p.skin_shade)
-    hair = _Colour(HAIR_COLOURS[p.hair_colour])
-    img = Image.new("RGB", (WIDTH, HEIGHT), (p.background_r, p.background_g, p.background_b))
-    d = ImageDraw.Draw(img)
+def _draw_head(d: ImageDraw.ImageDraw, p: FaceParams, skin: "_Colour", hair: "_Colour") -> None:
+    """Hair behind the head, neck and shoulders, ears, the face, and the hair on top."""
     cx, cy, fw, fh = p.cx, p.cy, p.face_w, p.face_h
     style = HAIR_STYLES[p.hair_style]
     v = p.hair_volume
-
-    # Hair behind the head (long hair falls to the shoulders).
-    if style == "long":
+    if style == "long":  # long hair falls to the shoulders
         d.rounded_rectangle((cx - fw - v, cy - fh - v, cx + fw + v, cy + fh + 45), radius=int(fw), fill=_rgb(hair))
-    # Neck and shoulders.
     d.rectangle((cx - fw * 0.42, cy + fh * 0.6, cx + fw * 0.42, HEIGHT), fill=_rgb(skin * 0.85))
     d.ellipse((cx - fw * 2.2, cy + fh + 18, cx + fw * 2.2, cy + fh + 140), fill=_rgb(hair * 0.3 + 60))
-    # Ears, then the face.
     for side in (-1, 1):
         ex = cx + side * fw
         d.ellipse((ex - 8, cy - 12, ex + 8, cy + 14), fill=_rgb(skin * 0.93))
     d.ellipse((cx - fw, cy - fh, cx + fw, cy + fh), fill=_rgb(skin))
-    # Hair on top.
     if style in ("short", "bangs", "long", "bun"):
         d.chord((cx - fw - v * 0.4, cy - fh - v, cx + fw + v * 0.4, cy + fh * 0.2), 180, 360, fill=_rgb(hair))
     if style == "bangs":  # a fringe hanging a tenth of the face's height below the hair's edge
@@ -152,8 +143,11 @@ def render_face(p: FaceParams) -> Image.Image:
     if style == "bun":
         d.ellipse((cx - 16, cy - fh - v - 26, cx + 16, cy - fh - v + 6), fill=_rgb(hair))
 
-    # Eyes, irises, pupils, brows.
-    eye_y = cy - fh * 0.12
+
+def _draw_eyes(d: ImageDraw.ImageDraw, p: FaceParams, hair: "_Colour") -> float:
+    """Eyes, irises, pupils, brows and glasses; returns the eyes' height."""
+    cx = p.cx
+    eye_y = p.cy - p.face_h * 0.12
     es = p.eye_size
     for side in (-1, 1):
         ex = cx + side * p.eye_spacing
@@ -171,13 +165,15 @@ def render_face(p: FaceParams) -> Image.Image:
             ex = cx + side * p.eye_spacing
             d.ellipse((ex - r, eye_y - r, ex + r, eye_y + r), outline=(25, 25, 25), width=2)
         d.line((cx - p.eye_spacing + r, eye_y, cx + p.eye_spacing - r, eye_y), fill=(25, 25, 25), width=2)
+    return eye_y
 
-    # Nose: a shaded wedge.
-    ny0, ny1 = eye_y + 4, eye_y + 4 + p.nose_length
+
+def _draw_nose_and_mouth(d: ImageDraw.ImageDraw, p: FaceParams, skin: "_Colour", eye_y: float) -> None:
+    cx = p.cx
+    ny0, ny1 = eye_y + 4, eye_y + 4 + p.nose_length  # the nose: a shaded wedge
     nw = p.nose_width
     d.polygon([(cx, ny0), (cx - nw / 2, ny1), (cx + nw / 2, ny1)], fill=_rgb(skin * 0.82))
-    # Mouth: a chord whose curvature follows the smile (negative = frown).
-    my = ny1 + 10
+    my = ny1 + 10  # the mouth: a chord whose curvature follows the smile (negative = frown)
     mw = p.mouth_width / 2
     bend = 2 + 9 * abs(p.smile)
     lip = (153, 70, 70)
@@ -186,7 +182,9 @@ def render_face(p: FaceParams) -> Image.Image:
     else:
         d.chord((cx - mw, my, cx + mw, my + 2 * bend), 180, 360, fill=lip)
 
-    # Directional lighting: brighten one side, darken the other.
+
+def _lit(img: Image.Image, p: FaceParams) -> Image.Image:
+    """Directional lighting: brighten one side, darken the other."""
     arr = np.asarray(img, dtype=np.float32)
     grad = _XX * np.float32(p.light_strength * np.cos(p.light_angle))
     grad += _YY * np.float32(p.light_strength * np.sin(p.light_angle))
@@ -194,6 +192,18 @@ def render_face(p: FaceParams) -> Image.Image:
     arr *= grad[..., None]
     np.clip(arr, 0, 255, out=arr)
     return Image.fromarray(arr.astype(np.uint8))
+
+
+def render_face(p: FaceParams) -> Image.Image:
+    """Draw one face as a 178x218 RGB PIL image."""
+    skin = _Colour(SKIN_TONES[p.skin] * p.skin_shade)
+    hair = _Colour(HAIR_COLOURS[p.hair_colour])
+    img = Image.new("RGB", (WIDTH, HEIGHT), (p.background_r, p.background_g, p.background_b))
+    d = ImageDraw.Draw(img)
+    _draw_head(d, p, skin, hair)
+    eye_y = _draw_eyes(d, p, hair)
+    _draw_nose_and_mouth(d, p, skin, eye_y)
+    return _lit(img, p)
 
 
 def face_jpeg(seed: int, index: int, quality: int = 90) -> tuple[bytes, FaceParams]:
