@@ -1,6 +1,7 @@
 """Training images/s of whole configurations on this machine: the demo's train step per row, alone.
 
-    python benchmarks/config_rates.py WORKDIR [--rows default w24 canonical tutorial] [--epochs 2] [--repeats 2]
+    python benchmarks/config_rates.py WORKDIR [--rows default w32 b16 canonical tutorial] [--epochs 2] [--repeats 2]
+        [--precision false]
 
 WORKDIR holds the demo's data stage (``results/data/shards``, ``stats.json``). Each (row, repeat) trains
 ``--epochs`` epochs in a process of its own with all cores (SWD probes off) and reads the last epoch's
@@ -28,6 +29,8 @@ DEMO = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 ROWS = {
     "default": {"model": {"width": 24}, "train": {}},
     "w32": {"model": {"width": 32}, "train": {}},
+    "b16": {"model": {"width": 24}, "train": {"batch_size": 16}},
+    "b8": {"model": {"width": 24}, "train": {"batch_size": 8}},
     "canonical": {"model": {**CANONICAL["model"], "width": 32}, "train": CANONICAL["train"]},
     "tutorial": {"model": {"architecture": "tutorial", "width": 32},
                  "train": {**CANONICAL["train"], "learning_rate": 1e-4, "beta_1": 0.9}},
@@ -41,7 +44,7 @@ train(**spec)
 """
 
 
-def rate(work: Path, row: str, epochs: int) -> float:
+def rate(work: Path, row: str, epochs: int, precision=None) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         out = tmp / "train"
@@ -53,7 +56,7 @@ def rate(work: Path, row: str, epochs: int) -> float:
                 "stats": str(work / "results/data/stats.json"),
                 "model": {**DEMO["model"], **ROWS[row]["model"]},
                 "training": {**DEMO["train"], **ROWS[row]["train"], "epochs": epochs, "swd_every_epochs": 0,
-                             "gpus": 0},
+                             "gpus": 0, **({} if precision is None else {"mixed_precision": precision})},
                 "resolution": DEMO["preprocess"]["resolution"], "seed": 0, "state_dir": str(tmp / "state"),
                 "log_file": str(tmp / "train.log"), **{k: str(out / v) for k, v in names.items()}}
         (tmp / "spec.json").write_text(json.dumps(spec))
@@ -68,14 +71,17 @@ def main() -> None:
     ap.add_argument("--rows", nargs="*", default=list(ROWS))
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--precision", type=yaml.safe_load, default=None,
+                    help="train.mixed_precision for every row (e.g. false: float32 on any CPU)")
     args = ap.parse_args()
     found: dict[str, list[float]] = {r: [] for r in args.rows}
     for _ in range(args.repeats):
         for row in args.rows:
-            found[row].append(rate(args.workdir, row, args.epochs))
+            found[row].append(rate(args.workdir, row, args.epochs, args.precision))
     from facegan.doctor import cpu_flags
 
-    print(f"CPU flags: {' '.join(cpu_flags())}")
+    print(f"CPU flags: {' '.join(cpu_flags())}; train.mixed_precision: "
+          f"{DEMO['train']['mixed_precision'] if args.precision is None else args.precision}")
     for row, values in found.items():
         print(f"| {row} | {statistics.median(values):.1f} | {' / '.join(f'{v:.1f}' for v in values)} |")
     print(" ".join(f"--rate {row}={statistics.median(v):.1f}" for row, v in found.items()))
