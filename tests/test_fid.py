@@ -133,7 +133,7 @@ def test_kid_matches_a_direct_unbiased_mmd():
 def test_the_evaluation_reports_fid_with_its_image_count(archive_server, tiny_shards, tmp_path, monkeypatch):
     import keras
 
-    from facegan.evaluation import evaluate
+    from facegan.evaluation import evaluate_generator
     from facegan.models import build_models
     from facegan.real_reference import compute_real_reference
 
@@ -145,7 +145,7 @@ def test_the_evaluation_reports_fid_with_its_image_count(archive_server, tiny_sh
     g.save(tmp_path / "g.keras")
     options = {"train_options": {"model": {"architecture": "dcgan", "resolution": 32, "width": 8, "latent_dim": 4}}}
     (tmp_path / "opts.json").write_text(__import__("json").dumps(options))
-    result = evaluate(str(tmp_path / "g.keras"), tmp_path / "opts.json", tmp_path / "ref.npz", 48, 0,
-                      tmp_path / "metrics.json")
+    result = evaluate_generator(str(tmp_path / "g.keras"), training_options_path=tmp_path / "opts.json",
+                                reference_path=tmp_path / "ref.npz", n=48, seed=0, out_json=tmp_path / "metrics.json")
     assert np.isfinite(result["fid"]) and result["fid"] > 0 and result["fid_images"] == 48
     assert "of 48 generated vs 48 real images" in result["fid_note"] and "biased upward" in result["fid_note"]

@@ -329,7 +329,7 @@ def test_a_bug_still_shows_its_traceback_in_the_log(tmp_path, python):
 def test_a_data_set_smaller_than_evaluate_images_is_evaluated_on_what_it_holds(tiny_shards, tmp_path, caplog):
     import keras
 
-    from facegan.evaluation import evaluate
+    from facegan.evaluation import evaluate_generator
     from facegan.models import build_models
     from facegan.real_reference import compute_real_reference
 
@@ -341,8 +341,8 @@ def test_a_data_set_smaller_than_evaluate_images_is_evaluated_on_what_it_holds(t
     with caplog.at_level("WARNING"):
         compute_real_reference(tiny_shards["files"], tiny_shards["stats"], 32, 2048, 0, tmp_path / "ref.npz")
     assert "evaluate.images is 2048 but the data set holds 96 images: the metrics compare 48 real" in caplog.text
-    result = evaluate(str(tmp_path / "g.keras"), tmp_path / "opts.json", tmp_path / "ref.npz", 2048, 0,
-                      tmp_path / "metrics.json")
+    result = evaluate_generator(str(tmp_path / "g.keras"), training_options_path=tmp_path / "opts.json",
+                                reference_path=tmp_path / "ref.npz", n=2048, seed=0, out_json=tmp_path / "metrics.json")
     assert result["images"] == 48 and np.isfinite(result["swd"]["SWDx1e3_avg"]) and result["swd_vs_floor"] > 1
 
 

@@ -106,37 +106,46 @@ class StepLog(keras.callbacks.Callback):
             self.writer.flush()
 
 
+@dataclass(frozen=True, kw_only=True)
+class EpochPlan:
+    """What an epoch end records and when: the run's length, and every how many epochs the SWD probe and
+    the generator snapshots run (0: never; the SWD also runs at the last epoch)."""
+
+    steps_per_epoch: int
+    batch_size: int
+    epochs: int
+    swd_every: int = 0
+    snapshot_every: int = 0
+
+
 class EpochEnd(keras.callbacks.Callback):
-    """History row, progress grid and (every ``swd_every`` epochs and at the last) the SWD row, then the
-    checkpoint (in that order: see ``TrainingState.truncate_history``). Pictures and SWD come from the
+    """History row, progress grid and (every ``plan.swd_every`` epochs and at the last) the SWD row, then
+    the checkpoint (in that order: see ``TrainingState.truncate_history``). Pictures and SWD come from the
     GAN's ``sampler`` (the EMA generator when there is one)."""
 
-    def __init__(self, state: TrainingState, checkpoints: Checkpoints, resume: ResumePoint, steps_per_epoch: int,
-                 batch_size: int, epochs: int, z_fixed, probe=None, swd_every: int = 0, snapshot_every: int = 0,
-                 float32_copy=None):
+    def __init__(self, state: TrainingState, checkpoints: Checkpoints, resume: ResumePoint, plan: EpochPlan, *,
+                 z_fixed, probe=None, float32_copy=None):
         super().__init__()
-        self.state, self.checkpoints, self.resume = state, checkpoints, resume
-        self.steps_per_epoch, self.batch_size, self.epochs, self.z_fixed = steps_per_epoch, batch_size, epochs, z_fixed
-        self.probe, self.swd_every = probe, swd_every
-        self.snapshot_every, self.float32_copy = snapshot_every, float32_copy
+        self.state, self.checkpoints, self.resume, self.plan = state, checkpoints, resume, plan
+        self.z_fixed, self.probe, self.float32_copy = z_fixed, probe, float32_copy
 
     def on_epoch_begin(self, epoch, logs=None):
         self.t0 = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         seconds = time.perf_counter() - self.t0
-        steps = self.steps_per_epoch - self.resume.steps_done_before(epoch)
+        steps = self.plan.steps_per_epoch - self.resume.steps_done_before(epoch)
         d, g = float(logs["d_loss"]), float(logs["g_loss"])  # finite: StepGuard checked every batch
         images = to_uint8(self.model.sampler(self.z_fixed, training=False))
         save_png(upscale(grid(images, *PROGRESS_GRID), 384), self.state.progress_dir / f"epoch_{epoch + 1:04d}.png")
-        rate = steps * self.batch_size / seconds
+        rate = steps * self.plan.batch_size / seconds
         self.state.append_history({"epoch": epoch + 1, "d_loss": f"{d:.6f}", "g_loss": f"{g:.6f}",
                                    "seconds": f"{seconds:.3f}", "images_per_s": f"{rate:.2f}", "steps": steps})
-        log.info("epoch %d/%d: d_loss %.4f g_loss %.4f, %.1f s, %.1f images/s", epoch + 1, self.epochs, d, g, seconds,
-                 rate)
-        if self.probe is not None and ((epoch + 1) % self.swd_every == 0 or epoch + 1 == self.epochs):
+        log.info("epoch %d/%d: d_loss %.4f g_loss %.4f, %.1f s, %.1f images/s", epoch + 1, self.plan.epochs, d, g,
+                 seconds, rate)
+        if self.probe is not None and ((epoch + 1) % self.plan.swd_every == 0 or epoch + 1 == self.plan.epochs):
             self.measure_swd(epoch + 1)
-        if self.snapshot_every and (epoch + 1) % self.snapshot_every == 0:
+        if self.plan.snapshot_every and (epoch + 1) % self.plan.snapshot_every == 0:
             path = self.state.snapshot_path(epoch + 1)
             path.parent.mkdir(parents=True, exist_ok=True)
             with atomic_output(path) as tmp:
@@ -150,14 +159,14 @@ class EpochEnd(keras.callbacks.Callback):
         seconds = time.perf_counter() - t0
         levels = " ".join(f"{k.split('_')[1]}:{v:.3f}" for k, v in swd.items() if k.startswith("SWDx1e3_")
                           and k != "SWDx1e3_avg")
-        self.state.append_swd({"epoch": epoch, "images_seen": epoch * self.steps_per_epoch * self.batch_size,
+        self.state.append_swd({"epoch": epoch, "images_seen": epoch * self.plan.steps_per_epoch * self.plan.batch_size,
                                "SWDx1e3_avg": f"{swd['SWDx1e3_avg']:.4f}", "swd_vs_floor": f"{swd['swd_vs_floor']:.4f}",
                                "levels": levels, "seconds": f"{seconds:.2f}"})
         log.info("epoch %d: SWD avg x1e3 %.2f = %.2fx the real-data floor (measured in %.1f s)", epoch,
                  swd["SWDx1e3_avg"], swd["swd_vs_floor"], seconds)
 
 
-def training_callbacks(state: TrainingState, checkpoints: Checkpoints, resume: ResumePoint, opts,
+def training_callbacks(state: TrainingState, checkpoints: Checkpoints, resume: ResumePoint, opts, *,
                        steps_per_epoch: int, z_fixed, probe=None, float32_copy=None) -> list:
     """The callbacks in the order they must run: the guard vets each execution before anything is saved.
     ``opts`` is the run's :class:`facegan.options.TrainOptions`."""
@@ -170,6 +179,8 @@ def training_callbacks(state: TrainingState, checkpoints: Checkpoints, resume: R
     if run.log_every_steps:
         writer = tf.summary.create_file_writer(str(state.tensorboard_dir / "steps"))
         callbacks.append(StepLog(state, steps_per_epoch, run.log_every_steps, writer))
-    callbacks.append(EpochEnd(state, checkpoints, resume, steps_per_epoch, opts.data.batch_size, run.epochs, z_fixed,
-                              probe, run.swd_every_epochs, run.snapshot_every_epochs, float32_copy))
+    plan = EpochPlan(steps_per_epoch=steps_per_epoch, batch_size=opts.data.batch_size, epochs=run.epochs,
+                     swd_every=run.swd_every_epochs, snapshot_every=run.snapshot_every_epochs)
+    callbacks.append(EpochEnd(state, checkpoints, resume, plan, z_fixed=z_fixed, probe=probe,
+                              float32_copy=float32_copy))
     return callbacks + [tensorboard]

@@ -46,8 +46,9 @@ def _fid(reference: Reference, fake: np.ndarray, inception_graph: str, seed: int
                             if n < 10_000 else ""))}
 
 
-def evaluate(generator_path: str, training_options_path: str, reference_path: str, n: int, seed: int,
-             out_json: str | Path, inception_graph: str = "", classifier_dir: str | Path | None = None) -> dict:
+def evaluate_generator(generator_path: str, *, training_options_path: str, reference_path: str, n: int, seed: int,
+                       out_json: str | Path, inception_graph: str = "",
+                       classifier_dir: str | Path | None = None) -> dict:
     import keras
 
     from facegan.generation import load_generator

@@ -35,7 +35,7 @@ NOISE_SEED_FIXED_GRID = 2**31 - 1  # the progress grids' noise: its own stream, 
 
 
 def build_gan(opts: TrainOptions, setup, policy: str, batchnorm: str | None = None, steps_per_execution: int = 1):
-    """The compiled GAN exactly as ``train`` uses it (call inside ``setup.strategy.scope()``).
+    """The compiled GAN exactly as ``train_gan`` uses it (call inside ``setup.strategy.scope()``).
 
     ``batchnorm`` (benchmarks only): by default fused BatchNorm (one op per pass, the same results,
     less work: BENCHMARKS.md), except across replicas, which need synchronised statistics.
@@ -215,9 +215,9 @@ def _fit_epochs(gan, batches, resume, epochs: int, callbacks: list, checkpoints,
                             f"train.mixed_precision: false.") from None
 
 
-def train(shard_files: list[str], stats_path: str | Path, opts: TrainOptions, outputs: TrainOutputs,
-          state_dir: str | Path = "results/train_state", resolved_config: dict | None = None,
-          extra_callbacks: tuple = (), reference: str | Path | None = None) -> dict:
+def train_gan(shard_files: list[str], *, stats_path: str | Path, opts: TrainOptions, outputs: TrainOutputs,
+              state_dir: str | Path = "results/train_state", resolved_config: dict | None = None,
+              extra_callbacks: tuple = (), reference: str | Path | None = None) -> dict:
     """Train (or resume), write ``outputs``; returns training_options.json's content.
 
     ``reference`` (the real reference, :mod:`facegan.reference`) is needed when ``train.swd_every_epochs``
@@ -245,8 +245,9 @@ def train(shard_files: list[str], stats_path: str | Path, opts: TrainOptions, ou
         state.prepare()
         gan, checkpoints, resume = _restore(opts, setup, policy, executions, state, steps_per_epoch)
         z_fixed = tf.random.stateless_normal([64, opts.model.latent_dim], seed=[opts.data.seed, NOISE_SEED_FIXED_GRID])
-        callbacks = training_callbacks(state, checkpoints, resume, opts, steps_per_epoch, z_fixed,
-                                       _swd_probe(opts, reference), _float32_copier(opts.model))
+        callbacks = training_callbacks(state, checkpoints, resume, opts, steps_per_epoch=steps_per_epoch,
+                                       z_fixed=z_fixed, probe=_swd_probe(opts, reference),
+                                       float32_copy=_float32_copier(opts.model))
         batches = training_batches(shard_files, opts, setup.kind, int(stats["kept"]), steps_per_epoch)
         log.info("training %s %dpx, %d images, %d steps/epoch, global batch %d over %d replica(s), %s, %s reader, "
                  "%d step(s) per execution, epochs %d..%d", opts.model.architecture, opts.model.resolution,

@@ -49,6 +49,7 @@ def evaluate(*, generator: str, training_options: str, reference: str, classifie
     """Metrics of the trained generator against the real reference (and of an untrained one), and its
     attributes against the real ones."""
     hide_gpus()
-    from facegan.evaluation import evaluate as run
+    from facegan.evaluation import evaluate_generator
 
-    run(generator, training_options, reference, images, seed, metrics, inception_graph, classifier_dir=classifier)
+    evaluate_generator(generator, training_options_path=training_options, reference_path=reference, n=images,
+                       seed=seed, out_json=metrics, inception_graph=inception_graph, classifier_dir=classifier)

@@ -31,12 +31,12 @@ def train(*, shards: list[str], stats: str, model: dict, training: dict, resolut
     lease = assign_gpus(training["gpus"])  # before TensorFlow starts; held until training ends
     from facegan.options import TrainOptions
     from facegan.train_outputs import TrainOutputs
-    from facegan.training import train as run_training
+    from facegan.training import train_gan
 
     try:
         opts = TrainOptions.from_config(model, training, resolution, seed, threads=threads)
-        run_training(list(shards), stats, opts, TrainOutputs(**outputs), state_dir=state_dir, resolved_config=config,
-                     extra_callbacks=tuple(extra_callbacks), reference=reference)
+        train_gan(list(shards), stats_path=stats, opts=opts, outputs=TrainOutputs(**outputs), state_dir=state_dir,
+                  resolved_config=config, extra_callbacks=tuple(extra_callbacks), reference=reference)
     finally:
         if lease:
             lease.release()
