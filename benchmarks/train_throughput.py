@@ -215,8 +215,8 @@ def run_in_worker(cfg: dict, shards_dir: str, steps: int, batch: int, resolution
 def measure(configs: dict[str, dict], steps: int, repeats: int, batch: int) -> tuple[dict[str, dict], float]:
     """Every configuration once per repeat, interleaved, each in its own process; summaries by name."""
     from _common import summarise, synthetic_shards
+    from flops import gan_step_flops_per_image
 
-    from facegan.flops import gan_step_flops_per_image
     from facegan.models import build_models
 
     g, d = build_models("dcgan", 64, 100, 64)
