@@ -29,6 +29,7 @@ DEMO = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 ROWS = {
     "default": {"model": {"width": 24}, "train": {}},
     "w32": {"model": {"width": 32}, "train": {}},
+    "b32": {"model": {"width": 24}, "train": {"batch_size": 32}},
     "b16": {"model": {"width": 24}, "train": {"batch_size": 16}},
     "b8": {"model": {"width": 24}, "train": {"batch_size": 8}},
     "canonical": {"model": {**CANONICAL["model"], "width": 32}, "train": CANONICAL["train"]},
