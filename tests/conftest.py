@@ -322,3 +322,9 @@ def train_job():
 def weights_of():
     """:func:`model_weights`: the weights of a saved model."""
     return model_weights
+
+
+def pytest_collection_modifyitems(items):
+    """The SLURM tests first: they mostly wait on the cluster, so with two workers (pyproject's addopts) the
+    other worker runs the rest meanwhile instead of idling at the end."""
+    items.sort(key=lambda item: "test_slurm.py::" not in item.nodeid)  # a stable sort: the rest keep their order
