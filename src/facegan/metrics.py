@@ -40,11 +40,11 @@ def _convolve_axis(x: np.ndarray, kernel: np.ndarray, axis: int) -> np.ndarray:
     pad[axis] = (r, r)
     xp = np.pad(x, pad, mode="reflect")
     n = x.shape[axis]
-    out = np.zeros_like(x)
+    out, term = np.zeros_like(x), np.empty_like(x)
     window = [slice(None)] * x.ndim
     for k, w in enumerate(kernel):
         window[axis] = slice(k, k + n)
-        out += w * xp[tuple(window)]
+        out += np.multiply(w, xp[tuple(window)], out=term)
     return out
 
 
@@ -82,22 +82,21 @@ def swd_resolutions(resolution: int) -> list[int]:
 
 def descriptors(level_nchw: np.ndarray, rng: np.random.Generator, nhood_size: int = NHOOD_SIZE,
                 nhoods_per_image: int = NHOODS_PER_IMAGE) -> np.ndarray:
-    """``nhoods_per_image`` random ``nhood_size``^2 x C patches per image: ``(N, C, k, k)``."""
+    """``nhoods_per_image`` random ``nhood_size``^2 x C patches per image: ``(N, C, k, k)``, each patch
+    transposed (width on axis 2, as the original progressive-GAN code indexes it)."""
     n, c, h, w = level_nchw.shape
     count = nhoods_per_image * n
     r = nhood_size // 2
-    nhood, chan, x, y = np.ogrid[0:count, 0:c, -r:r + 1, -r:r + 1]
-    img = nhood // nhoods_per_image
-    x = x + rng.integers(r, w - r, size=(count, 1, 1, 1))
-    y = y + rng.integers(r, h - r, size=(count, 1, 1, 1))
-    idx = ((img * c + chan) * h + y) * w + x
-    return level_nchw.flat[idx]
+    x = rng.integers(r, w - r, size=count) - r
+    y = rng.integers(r, h - r, size=count) - r
+    windows = np.lib.stride_tricks.sliding_window_view(level_nchw, (nhood_size, nhood_size), axis=(2, 3))
+    return np.ascontiguousarray(windows[np.arange(count) // nhoods_per_image, :, y, x].swapaxes(2, 3))
 
 
 def finalize_descriptors(desc: np.ndarray) -> np.ndarray:
     desc = desc - desc.mean(axis=(0, 2, 3), keepdims=True)
-    desc = desc / desc.std(axis=(0, 2, 3), keepdims=True)
-    return desc.reshape(desc.shape[0], -1).astype(np.float32)
+    desc /= desc.std(axis=(0, 2, 3), keepdims=True)
+    return desc.reshape(desc.shape[0], -1).astype(np.float32, copy=False)
 
 
 def _sorted_rows(x: np.ndarray) -> np.ndarray:
