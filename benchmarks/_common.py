@@ -60,7 +60,7 @@ def synthetic_shards(folder: Path, images: int, resolution: int, shards: int = 4
     files = []
     for s in range(shards):
         out = folder / f"r{resolution}" / f"train-{s:05d}-of-{shards:05d}.tfrecord"
-        write_shard([e for e in entries if e.shard == s], s, out, PreprocessOptions(resolution, 160))
+        write_shard([e for e in entries if e.shard == s], s, out, opts=PreprocessOptions(resolution, 160))
         files.append(str(out))
     return files
 

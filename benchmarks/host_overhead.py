@@ -48,15 +48,15 @@ def loop_times(files: list[str], steps: int, repeats: int) -> dict[str, list[flo
         for name in times:
             executions = 8 if "8 steps" in name else 1
             opts = TrainOptions.from_config({"width": 2}, {"batch_size": batch, "steps_per_execution": executions,
-                                                           "log_every_steps": 50, "epochs": 1}, 32)
+                                                           "log_every_steps": 50, "epochs": 1}, resolution=32)
             keras.utils.set_random_seed(repeat)
             setup = DeviceSetup(tf.distribute.get_strategy(), "cpu", ["/cpu:0"], 0)
-            gan = build_gan(opts, setup, "float32", steps_per_execution=executions)
+            gan = build_gan(opts, setup, policy="float32", steps_per_execution=executions)
             batches = StreamingBatches(files, 32, batch, 0, 256, True, steps)
             with tempfile.TemporaryDirectory() as tmp:
                 if name.startswith("bare"):
                     step = tf.function(gan.train_step)
-                    it = iter(make_dataset(files, 32, batch, 0, epochs=None, shuffle_buffer=256, mirror=True))
+                    it = iter(make_dataset(files, 32, batch, seed=0, epochs=None, shuffle_buffer=256, mirror=True))
                     for _ in range(10):
                         step(next(it))["d_loss"].numpy()  # trace, warm up
                     t = time.perf_counter()

@@ -61,7 +61,7 @@ def plain(paths: list[Path], res: int) -> float:
 def shard_writer(paths: list[Path], res: int, out: Path) -> float:
     entries = [Entry(str(p), "all", 0) for p in paths]
     t = time.perf_counter()
-    write_shard(entries, 0, out, PreprocessOptions(resolution=res, crop=CROP))
+    write_shard(entries, 0, out, opts=PreprocessOptions(resolution=res, crop=CROP))
     return len(paths) / (time.perf_counter() - t)
 
 

@@ -69,7 +69,7 @@ def main() -> None:
     opts = TrainOptions.from_config({}, {"batch_size": args.batch, "mixed_precision": False}, resolution=64)
     keras.utils.set_random_seed(0)
     with setup.strategy.scope():
-        gan = build_gan(opts, setup, "float32", batchnorm=args.batchnorm)
+        gan = build_gan(opts, setup, policy="float32", batchnorm=args.batchnorm)
     with tempfile.TemporaryDirectory() as tmp:
         ds = make_dataset(synthetic_shards(Path(tmp), 512, 64), 64, args.batch, seed=0, epochs=None,
                           shuffle_buffer=512)

@@ -65,13 +65,13 @@ def worker_facegan(cfg, shards, steps, batch, resolution=64):
     from facegan.reader import make_dataset
     from facegan.training import build_gan
 
-    opts = TrainOptions.from_config({}, {"batch_size": batch, "mixed_precision": cfg["mixed"]}, resolution)
-    policy = precision_policy(opts.run.mixed_precision, setup.kind)
+    opts = TrainOptions.from_config({}, {"batch_size": batch, "mixed_precision": cfg["mixed"]}, resolution=resolution)
+    policy = precision_policy(opts.run.mixed_precision, kind=setup.kind)
     keras.mixed_precision.set_global_policy(policy)
     keras.utils.set_random_seed(0)
     spe = cfg.get("steps_per_execution", 1)
     with setup.strategy.scope():
-        gan = build_gan(opts, setup, policy, batchnorm=cfg.get("batchnorm"))
+        gan = build_gan(opts, setup, policy=policy, batchnorm=cfg.get("batchnorm"))
         if "jit_compile" in cfg or spe > 1:
             gan.compile(d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer,
                         jit_compile=cfg.get("jit_compile", False), steps_per_execution=spe)
@@ -105,7 +105,7 @@ def worker_tutorial(cfg, shards, steps, batch):
     from facegan.reader import make_dataset
 
     keras.utils.set_random_seed(0)
-    generator, discriminator = build_models("dcgan", 64, 100, 64)
+    generator, discriminator = build_models(architecture="dcgan", resolution=64, latent_dim=100, width=64)
     cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
     g_opt, d_opt = keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5)
 
@@ -219,7 +219,7 @@ def measure(configs: dict[str, dict], steps: int, repeats: int, batch: int) -> t
 
     from facegan.models import build_models
 
-    g, d = build_models("dcgan", 64, 100, 64)
+    g, d = build_models(architecture="dcgan", resolution=64, latent_dim=100, width=64)
     gflop = gan_step_flops_per_image(g, d) / 1e9
     results: dict[str, list[dict]] = {n: [] for n in configs}
     with tempfile.TemporaryDirectory() as tmp:

@@ -112,11 +112,12 @@ def build_tiny_shards(root: Path, count: int = 96, shards: int = 2, resolution: 
     files, reports = [], []
     for s in range(shards):
         out = root / "results" / "data" / "shards" / f"train-{s:05d}-of-{shards:05d}.tfrecord"
-        rep = write_shard([e for e in entries if e.shard == s], s, out, PreprocessOptions(resolution, 160))
+        rep = write_shard([e for e in entries if e.shard == s], s, out, opts=PreprocessOptions(resolution, 160))
         files.append(str(out))
         reports.append(rep.to_json())
     stats_path = root / "results" / "data" / "stats.json"
-    collect(counts, reports, {"resolution": resolution}, root / "results/data/manifest.tsv", stats_path)
+    collect(counts, reports, {"resolution": resolution}, manifest_path=root / "results/data/manifest.tsv",
+            stats_path=stats_path)
     return {"files": files, "stats": str(stats_path), "stats_json": json.loads(stats_path.read_text())}
 
 

@@ -1,5 +1,5 @@
 """GAN steps on fixed global batches with K logical CPU replicas; saves the weights (test_distributed,
-test_quality_features). ``one_step.py K out.npz ARCH [augment+ema]``: the last argument turns on every
+test_gan). ``one_step.py K out.npz ARCH [augment+ema]``: the last argument turns on every
 DiffAugment operation and a generator EMA, and runs two steps."""
 
 import sys
@@ -24,11 +24,12 @@ from facegan.models import build_models  # noqa: E402
 keras.utils.set_random_seed(0)
 tf.config.experimental.enable_op_determinism()
 with setup.strategy.scope():
-    g, d = build_models(arch, 32, 16, 8, batchnorm="synchronized" if replicas > 1 else "fused")
-    d_opt, g_opt = make_optimizer(2e-4, 0.5, "float32"), make_optimizer(2e-4, 0.5, "float32")
+    g, d = build_models(architecture=arch, resolution=32, latent_dim=16, width=8,
+                        batchnorm="synchronized" if replicas > 1 else "fused")
+    d_opt, g_opt = make_optimizer(2e-4, 0.5, policy="float32"), make_optimizer(2e-4, 0.5, policy="float32")
     d_opt.build(d.trainable_variables)
     g_opt.build(g.trainable_variables)
-    ema = build_models(arch, 32, 16, 8)[0] if extras else None
+    ema = build_models(architecture=arch, resolution=32, latent_dim=16, width=8)[0] if extras else None
     gan = GAN(g, d, 16, seed=0, augment=OPERATIONS if extras else (), generator_ema=ema, ema_kimg=0.1,
               ema_rampup=None)
     gan.compile(d_optimizer=d_opt, g_optimizer=g_opt, jit_compile=False)

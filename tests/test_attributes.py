@@ -56,7 +56,8 @@ def test_kaggle_archive_with_attributes_goes_through_the_data_stage_in_manifest_
     entries, counts = build_index(raw, shards=2)
     assert counts["attribute_table"].endswith("list_attr_celeba.csv") and counts["attribute_table_sha256"]
     manifest = [e.path for e in reversed(entries)]  # any order: the rows must follow the manifest
-    spec = A.write_attribute_files(counts["attribute_table"], manifest, tmp_path / "a.tsv", tmp_path / "a.json")
+    spec = A.write_attribute_files(counts["attribute_table"], manifest, out_tsv=tmp_path / "a.tsv",
+                                   out_json=tmp_path / "a.json")
     attrs, labels = A.load_attribute_files(tmp_path / "a.tsv", tmp_path / "a.json")
     assert spec["images_not_in_table"] == 0 and [a.name for a in attrs] == CELEBA_NAMES
     expected = [[1 if v > 0 else 0 for v in _celeba_values(int(p[-10:-4]))] for p in manifest]
@@ -64,7 +65,7 @@ def test_kaggle_archive_with_attributes_goes_through_the_data_stage_in_manifest_
 
 
 def test_a_data_set_without_a_table_says_so(tmp_path):
-    spec = A.write_attribute_files(None, ["a.jpg"], tmp_path / "a.tsv", tmp_path / "a.json")
+    spec = A.write_attribute_files(None, ["a.jpg"], out_tsv=tmp_path / "a.tsv", out_json=tmp_path / "a.json")
     assert spec["attributes"] == [] and "no attribute table" in json.loads((tmp_path / "a.json").read_text())["note"]
     assert A.load_attribute_files(tmp_path / "a.tsv", tmp_path / "a.json")[0] == []
 
@@ -89,20 +90,20 @@ def test_compare_real_with_itself_a_collapse_and_a_shift():
     attrs = [A.Attribute("glasses", ("no", "yes")), A.Attribute("hair", ("black", "blond", "red"))]
     rng = np.random.default_rng(0)
     real = np.stack([rng.random(1000) < 0.2, rng.integers(0, 3, 1000)], axis=1).astype(np.int64)
-    same = S.compare(attrs, real, real.copy(), ["glasses", "hair"])
+    same = S.compare(attrs, real, real.copy(), joint=["glasses", "hair"])
     assert same["joint_coverage"] == 1.0 and same["max_tvd"] == 0.0 and same["joint_combinations"] == 6
-    collapsed = S.compare(attrs, real, np.tile(real[:1], (1000, 1)), ["glasses", "hair"])
+    collapsed = S.compare(attrs, real, np.tile(real[:1], (1000, 1)), joint=["glasses", "hair"])
     assert collapsed["joint_coverage"] == pytest.approx(1 / 6)
     assert collapsed["largest_differences"][0].startswith(("glasses", "hair"))
     shifted = np.stack([rng.random(1000) < 0.61, rng.integers(0, 3, 1000)], axis=1).astype(np.int64)
-    words = S.compare(attrs, real, shifted, ["glasses"])["largest_differences"][0]
+    words = S.compare(attrs, real, shifted, joint=["glasses"])["largest_differences"][0]
     assert words.startswith("glasses: generated 6") and "real 19%" in words
 
 
 def test_unknown_values_are_left_out_of_frequencies_and_combinations():
     attrs = [A.Attribute("style", ("bald", "short")), A.Attribute("colour", ("black", "blond"), {"style": ("bald",)})]
     real = np.array([[0, 1], [0, 0], [1, 1], [1, 0]])
-    result = S.compare(attrs, real, real, ["style", "colour"])
+    result = S.compare(attrs, real, real, joint=["style", "colour"])
     assert result["per_attribute"]["colour"]["real"] == {"black": 0.5, "blond": 0.5}  # only the two not bald
     assert result["joint_combinations"] == 2
 
@@ -116,10 +117,12 @@ def test_classifier_trains_measures_held_out_accuracy_and_skips_unreliable_attri
     attrs = [A.Attribute("bright", ("no", "yes")), A.Attribute("noise", ("no", "yes"))]
     labels = np.stack([(images.mean(axis=(1, 2, 3)) > np.median(images.mean(axis=(1, 2, 3)))).astype(int),
                        np.random.default_rng(0).integers(0, 2, len(images))], axis=1)
-    report = train_classifier(images, labels, attrs, 0, 0.7, tmp_path / "clf", epochs=30, precision=False)
+    report = train_classifier(images, labels, attrs, seed=0, threshold=0.7, out_dir=tmp_path / "clf", epochs=30,
+                              precision=False)
     assert report["held_out"] == len(images) // 5 + (len(images) % 5 > 0)
     assert report["balanced_accuracy"]["bright"] >= 0.7 and report["balanced_accuracy"]["noise"] < 0.7
     assert report["reliable"] == ["bright"] and report["real_vs_real"]["joint_coverage"] == 1.0
     model, report = load(tmp_path / "clf")
-    result = compare_generated(model, report, images[:40], np.zeros_like(images[:40]))  # all-black "faces"
+    result = compare_generated(model, report, real_images=images[:40],
+                               fake_images=np.zeros_like(images[:40]))  # all-black "faces"
     assert list(result["per_attribute"]) == ["bright"] and result["per_attribute"]["bright"]["generated"]["yes"] == 0

@@ -109,13 +109,14 @@ def test_the_canonical_dcgan_is_one_config_away(repo):
     overlay = yaml.safe_load((repo / "config" / "canonical-dcgan.yaml").read_text())
     cfg = with_defaults({**celeba, "train": {**celeba["train"], **overlay["train"]}})
     check_config(cfg)
-    opts = TrainOptions.from_config(cfg["model"], cfg["train"], cfg["preprocess"]["resolution"], cfg["seed"])
+    opts = TrainOptions.from_config(cfg["model"], cfg["train"], resolution=cfg["preprocess"]["resolution"],
+                                    seed=cfg["seed"])
     assert (opts.model.architecture, opts.model.width, opts.model.latent_dim) == ("dcgan", 64, 100)
     assert (opts.optimizer.learning_rate, opts.optimizer.d_learning_rate, opts.optimizer.beta_1) == (2e-4, 2e-4, 0.5)
     assert (opts.gan.loss, opts.gan.ema_kimg, opts.gan.augment, opts.gan.label_smoothing) == ("bce", 0, "", 0.0)
     assert opts.data.mirror is False
     # and without the overlay, the defaults are the improved step
-    plain = TrainOptions.from_config(celeba["model"], celeba["train"], 64, 0)
+    plain = TrainOptions.from_config(celeba["model"], celeba["train"], resolution=64, seed=0)
     assert plain.gan.ema_kimg == 40 and plain.gan.augment == "translation,cutout" and plain.data.mirror
 
 
@@ -162,3 +163,14 @@ def test_sweep_runs_named_like_the_sweeps_own_files_are_refused(name):
     with pytest.raises(ConfigError, match="not '.', '..', or summary.csv"):
         check_config(with_defaults({"sweep": {name: {"seed": 1}}}))
     check_config(with_defaults({"sweep": {name + "x": {"seed": 1}}}))
+
+
+@pytest.mark.slow
+def test_dotdot_dataset_name_is_refused_by_the_config_and_deletes_nothing(tmp_path, snakemake, make_config):
+    work = tmp_path / "WD"
+    (work / "results" / "train_state").mkdir(parents=True)
+    (work / "results" / "train_state" / "SENTINEL").write_text("weeks of training")
+    proc = snakemake(work, make_config(dataset={"name": ".."}), "--cores", "2", "data", check=False)
+    assert proc.returncode != 0
+    assert "dataset.name: '..' does not match" in proc.stdout + proc.stderr
+    assert (work / "results" / "train_state" / "SENTINEL").read_text() == "weeks of training"

@@ -49,7 +49,8 @@ def test_unreadable_attribute_tables_are_refused_in_one_line(tmp_path, content, 
     path = tmp_path / "list_attr_celeba.csv"
     path.write_bytes(content)
     with pytest.raises(TableError, match=message) as err:
-        write_attribute_files(str(path), [str(tmp_path / "000001.jpg")], tmp_path / "a.tsv", tmp_path / "a.json")
+        write_attribute_files(str(path), [str(tmp_path / "000001.jpg")], out_tsv=tmp_path / "a.tsv",
+                              out_json=tmp_path / "a.json")
     assert isinstance(err.value, FaceganError) and "\n" not in str(err.value) and str(path) in str(err.value)
 
 

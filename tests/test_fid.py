@@ -107,11 +107,12 @@ def test_frechet_distance_matches_an_independent_computation_on_known_gaussians(
     # Tr sqrt(S1 S2) = sum of the square roots of S1 S2's eigenvalues (real and positive for SPD S1, S2)
     tr_sqrt = np.sum(np.sqrt(np.linalg.eigvals(s1 @ s2).real))
     expected = np.sum((mu1 - mu2) ** 2) + np.trace(s1) + np.trace(s2) - 2 * tr_sqrt
-    assert np.isclose(frechet_distance(mu1, s1, mu2, s2), expected, rtol=1e-9)
+    assert np.isclose(frechet_distance(mu1=mu1, sigma1=s1, mu2=mu2, sigma2=s2), expected, rtol=1e-9)
     # Samples of two known Gaussians: the sample FID approaches the closed form
     x = rng.multivariate_normal(mu1, s1, 200_000)
     y = rng.multivariate_normal(mu2, s2, 200_000)
-    sample = frechet_distance(x.mean(0), np.cov(x, rowvar=False), y.mean(0), np.cov(y, rowvar=False))
+    sample = frechet_distance(mu1=x.mean(0), sigma1=np.cov(x, rowvar=False), mu2=y.mean(0), sigma2=np.cov(y,
+                                                                                                          rowvar=False))
     assert abs(sample - expected) / expected < 0.01
 
 
@@ -139,9 +140,10 @@ def test_the_evaluation_reports_fid_with_its_image_count(archive_server, tiny_sh
 
     monkeypatch.setenv("FACEGAN_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(ig, "GRAPH_URL", archive_server)
-    compute_real_reference(tiny_shards["files"], tiny_shards["stats"], 32, 48, 0, tmp_path / "ref.npz", fid=True)
+    compute_real_reference(shard_files=tiny_shards["files"], stats_path=tiny_shards["stats"], resolution=32, n=48,
+                           seed=0, out_npz=tmp_path / "ref.npz", fid=True)
     keras.utils.set_random_seed(0)
-    g, _ = build_models("dcgan", 32, 8, 4)
+    g, _ = build_models(architecture="dcgan", resolution=32, latent_dim=8, width=4)
     g.save(tmp_path / "g.keras")
     options = {"train_options": {"model": {"architecture": "dcgan", "resolution": 32, "width": 8, "latent_dim": 4}}}
     (tmp_path / "opts.json").write_text(__import__("json").dumps(options))

@@ -1,6 +1,10 @@
+import os
+from pathlib import Path
+
 import pytest
 
 from facegan.index import DatasetIndexError, build_index, read_index, write_index
+from facegan.preprocess import PreprocessOptions, write_shard
 
 
 @pytest.fixture
@@ -56,3 +60,49 @@ def test_index_round_trip(tmp_path, images):
     write_index(entries, tmp_path / "index.tsv")
     assert read_index(tmp_path / "index.tsv") == entries
     assert read_index(tmp_path / "index.tsv", shard=1) == [e for e in entries if e.shard == 1]
+
+
+OPTS_16 = PreprocessOptions(resolution=32, crop=0, min_side=16)
+
+
+def test_a_file_name_that_is_not_utf8_is_indexed_and_kept(tmp_path, face_jpeg):
+    root = tmp_path / "d"
+    root.mkdir()
+    (root / "ok.jpg").write_bytes(face_jpeg(1))
+    with open(os.path.join(os.fsencode(root), b"caf\xe9.jpg"), "wb") as f:
+        f.write(face_jpeg(2))
+    entries, counts = build_index(root)
+    assert counts["found"] == 2
+    write_index(entries, tmp_path / "index.tsv")
+    back = read_index(tmp_path / "index.tsv")
+    assert back == entries
+    report = write_shard(back, 0, tmp_path / "s.tfrecord", opts=OPTS_16)
+    assert report.images == 2 and not report.skipped
+    from facegan.datastats import collect
+
+    collect(counts, [report.to_json()], {}, manifest_path=tmp_path / "manifest.tsv", stats_path=tmp_path / "stats.json")
+    assert b"caf\xe9.jpg" in (tmp_path / "manifest.tsv").read_bytes()
+
+
+def test_a_symlink_loop_does_not_multiply_the_data_set(tmp_path, face_jpeg):
+    root = tmp_path / "d"
+    (root / "sub").mkdir(parents=True)
+    for i in range(10):
+        (root / "sub" / f"{i:06d}.jpg").write_bytes(face_jpeg(i))
+    (root / "sub" / "loop").symlink_to("..")
+    (root / "again").symlink_to("sub")  # a second link to a folder already walked
+    entries, counts = build_index(root)
+    assert counts["found"] == 10 and len(entries) == 10
+    assert sorted(counts["repeated_folders_skipped"]) == ["again", "sub/loop"]
+
+
+def test_partition_file_inside_a_linked_folder_is_found(tmp_path, face_jpeg):
+    real = tmp_path / "celeba"
+    real.mkdir()
+    for i in (1, 2):
+        (real / f"{i:06d}.jpg").write_bytes(face_jpeg(i))
+    (real / "list_eval_partition.csv").write_text("image_id,partition\n000001.jpg,0\n000002.jpg,2\n")
+    (tmp_path / "resources").mkdir()
+    (tmp_path / "resources" / "images").symlink_to(real)
+    entries, _ = build_index(tmp_path / "resources", split="test")
+    assert [Path(e.path).name for e in entries] == ["000002.jpg"]

@@ -75,8 +75,9 @@ def test_swd_of_a_set_with_itself_is_about_zero_and_grows_with_a_shift():
 def test_frechet_distance_of_gaussians():
     rng = np.random.default_rng(0)
     s = np.cov(rng.normal(size=(500, 4)), rowvar=False)
-    assert abs(metrics.frechet_distance(np.zeros(4), s, np.zeros(4), s)) < 1e-8
-    assert np.isclose(metrics.frechet_distance(np.zeros(2), np.eye(2), np.ones(2), 4 * np.eye(2)), 2 + 2 * (1 + 4 - 4))
+    assert abs(metrics.frechet_distance(mu1=np.zeros(4), sigma1=s, mu2=np.zeros(4), sigma2=s)) < 1e-8
+    assert np.isclose(metrics.frechet_distance(mu1=np.zeros(2), sigma1=np.eye(2), mu2=np.ones(2),
+                                               sigma2=4 * np.eye(2)), 2 + 2 * (1 + 4 - 4))
 
 
 def test_kid_is_near_zero_for_one_distribution_and_positive_for_two():

@@ -6,7 +6,7 @@ from facegan.models import build_models, trainable_params
 
 
 def test_canonical_dcgan_parameter_counts_match_the_pytorch_tutorial():
-    g, d = build_models("dcgan", 64, 100, 64)
+    g, d = build_models(architecture="dcgan", resolution=64, latent_dim=100, width=64)
     assert trainable_params(g) == 3_576_704
     assert trainable_params(d) == 2_765_568
 
@@ -14,22 +14,23 @@ def test_canonical_dcgan_parameter_counts_match_the_pytorch_tutorial():
 @pytest.mark.parametrize("architecture", ["dcgan", "tutorial"])
 @pytest.mark.parametrize("resolution", [32, 64, 128])
 def test_shapes(architecture, resolution):
-    g, d = build_models(architecture, resolution, 20, 4)
+    g, d = build_models(architecture=architecture, resolution=resolution, latent_dim=20, width=4)
     assert g.output_shape == (None, resolution, resolution, 3)
     assert d.output_shape == (None, 1)
     out = g(np.zeros((2, 20), np.float32), training=False)
     assert np.all(np.abs(np.asarray(out)) <= 1.0)
 
 
-def test_width_scales_every_layer():
-    g1, _ = build_models("dcgan", 64, 100, 32)
-    g2, _ = build_models("dcgan", 64, 100, 64)
-    # Every layer but the latent input scales, so parameters grow by a bit less than 4x.
-    assert 3.0 < trainable_params(g2) / trainable_params(g1) < 4.0
+@pytest.mark.parametrize("width", [8, 24, 32])
+def test_width_scales_every_layer(width):
+    g, _ = build_models(architecture="dcgan", resolution=64, latent_dim=100, width=width)
+    w = width  # 4x4 transposed convolutions without bias, 8w-4w-2w-w channels, BatchNorm (2 per channel) between
+    convs = 16 * (100 * 8 * w + 8 * w * 4 * w + 4 * w * 2 * w + 2 * w * w + w * 3)
+    assert trainable_params(g) == convs + 2 * (8 * w + 4 * w + 2 * w + w)
 
 
 def test_tutorial_discriminator_has_dropout_0_3_and_no_batchnorm():
-    _, d = build_models("tutorial", 64, 100, 16)
+    _, d = build_models(architecture="tutorial", resolution=64, latent_dim=100, width=16)
     rates = [layer.rate for layer in d.layers if isinstance(layer, keras.layers.Dropout)]
     assert rates and all(r == 0.3 for r in rates)
     assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in d.layers)
@@ -38,7 +39,7 @@ def test_tutorial_discriminator_has_dropout_0_3_and_no_batchnorm():
 def test_outputs_stay_float32_under_mixed_precision():
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
-        g, d = build_models("dcgan", 32, 10, 4)
+        g, d = build_models(architecture="dcgan", resolution=32, latent_dim=10, width=4)
         assert g.output.dtype == "float32" and d.output.dtype == "float32"
     finally:
         keras.mixed_precision.set_global_policy("float32")
@@ -46,7 +47,7 @@ def test_outputs_stay_float32_under_mixed_precision():
 
 def test_bad_resolution_is_rejected():
     with pytest.raises(ValueError, match="power of two"):
-        build_models("dcgan", 48, 10, 4)
+        build_models(architecture="dcgan", resolution=48, latent_dim=10, width=4)
 
 
 def test_flops_of_the_canonical_dcgan_step(repo, monkeypatch):
@@ -54,7 +55,7 @@ def test_flops_of_the_canonical_dcgan_step(repo, monkeypatch):
     monkeypatch.syspath_prepend(str(repo / "benchmarks"))
     from flops import forward_flops, gan_step_flops_per_image
 
-    g, d = build_models("dcgan", 64, 100, 64)
+    g, d = build_models(architecture="dcgan", resolution=64, latent_dim=100, width=64)
     # G: 1x1->4x4 projection 0.82M + three 33.55M transposed convs + 3.15M to RGB (multiply-adds).
     assert forward_flops(g) == 2 * (100 * 512 * 16 + 3 * 33_554_432 + 1024 * 16 * 64 * 3)
     # 2.08 GFLOP per image per step (the planning notes rounded it to 2.07).
@@ -64,21 +65,21 @@ def test_flops_of_the_canonical_dcgan_step(repo, monkeypatch):
 def test_batchnorm_kinds_share_weights_and_unknown_kind_is_an_error():
     from facegan.layers import FusedBatchNormalization
 
-    plain_g, plain_d = build_models("dcgan", 32, 10, 4)
-    fused_g, fused_d = build_models("dcgan", 32, 10, 4, batchnorm="fused")
+    plain_g, plain_d = build_models(architecture="dcgan", resolution=32, latent_dim=10, width=4)
+    fused_g, fused_d = build_models(architecture="dcgan", resolution=32, latent_dim=10, width=4, batchnorm="fused")
     assert any(isinstance(layer, FusedBatchNormalization) for layer in fused_g.layers + fused_d.layers)
     assert not any(isinstance(layer, FusedBatchNormalization) for layer in plain_g.layers + plain_d.layers)
     assert [w.shape for w in plain_g.weights] == [w.shape for w in fused_g.weights]
     assert [w.shape for w in plain_d.weights] == [w.shape for w in fused_d.weights]
     with pytest.raises(ValueError, match="batchnorm must be one of"):
-        build_models("dcgan", 32, 10, 4, batchnorm="fast")
+        build_models(architecture="dcgan", resolution=32, latent_dim=10, width=4, batchnorm="fast")
 
 
 def test_old_architecture_name_seed_still_builds_the_tutorial_model_with_a_warning(caplog):
     with caplog.at_level("WARNING"):
-        g_old, _ = build_models("seed", 32, 10, 4)
+        g_old, _ = build_models(architecture="seed", resolution=32, latent_dim=10, width=4)
     assert "is now called 'tutorial'" in caplog.text
-    g_new, _ = build_models("tutorial", 32, 10, 4)
+    g_new, _ = build_models(architecture="tutorial", resolution=32, latent_dim=10, width=4)
     assert [w.shape for w in g_old.weights] == [w.shape for w in g_new.weights]
     with pytest.raises(ValueError, match="model.architecture must be one of"):
-        build_models("stylegan", 32, 10, 4)
+        build_models(architecture="stylegan", resolution=32, latent_dim=10, width=4)

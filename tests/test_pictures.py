@@ -14,7 +14,7 @@ from facegan.models import build_models
 @pytest.fixture(scope="module")
 def generator(tmp_path_factory):
     keras.utils.set_random_seed(0)
-    g, _ = build_models("dcgan", 32, 8, 4)
+    g, _ = build_models(architecture="dcgan", resolution=32, latent_dim=8, width=4)
     path = tmp_path_factory.mktemp("g") / "generator.keras"
     g.save(path)
     return load_generator(path)
@@ -38,8 +38,8 @@ def test_grid_layout_dimensions_and_borders():
 
 
 def test_samples_are_pngs_and_seeded(generator, tmp_path):
-    a = pictures.write_samples(generator, tmp_path / "a", 5, seed=3)
-    b = pictures.write_samples(generator, tmp_path / "b", 5, seed=3)
+    a = pictures.write_samples(generator, tmp_path / "a", n=5, seed=3)
+    b = pictures.write_samples(generator, tmp_path / "b", n=5, seed=3)
     assert [p.name for p in a] == [f"sample_{i:05d}.png" for i in range(5)]
     assert all(p.read_bytes() == q.read_bytes() for p, q in zip(a, b))
     with Image.open(a[0]) as img:
@@ -47,7 +47,7 @@ def test_samples_are_pngs_and_seeded(generator, tmp_path):
 
 
 def test_grid_png_is_readable_size(generator, tmp_path):
-    sheet = pictures.write_grid(generator, tmp_path / "grid.png", 4, 5, seed=0)
+    sheet = pictures.write_grid(generator, tmp_path / "grid.png", rows=4, cols=5, seed=0)
     with Image.open(tmp_path / "grid.png") as img:
         assert img.size == (sheet.shape[1], sheet.shape[0]) and min(img.size) >= pictures.MIN_SHEET_SIDE
 
@@ -57,7 +57,8 @@ def test_progress_animation_has_one_labelled_frame_per_epoch_and_a_video(tmp_pat
 
     for epoch in range(1, 6):
         Image.new("RGB", (70, 70), (epoch * 40, 0, 0)).save(tmp_path / f"epoch_{epoch:04d}.png")
-    n = pictures.progress_animation(tmp_path, tmp_path / "p.gif", tmp_path / "p.mp4", tmp_path / "p.png", fps=4)
+    n = pictures.progress_animation(tmp_path, out_gif=tmp_path / "p.gif", out_mp4=tmp_path / "p.mp4",
+                                    out_png=tmp_path / "p.png", fps=4)
     with Image.open(tmp_path / "p.gif") as gif:
         assert n == gif.n_frames == 5 and gif.info["loop"] == 0 and gif.info["duration"] == 250
     with iio2.get_reader(tmp_path / "p.mp4", format="FFMPEG") as video:
@@ -76,7 +77,8 @@ def test_long_runs_make_a_gif_of_at_most_24_reduced_frames(tmp_path):
     assert pick_frames(100)[0] == 0 and pick_frames(100)[-1] == 99 and len(pick_frames(100)) == MAX_FRAMES
     for epoch in range(1, 31):
         Image.new("RGB", (520, 520), (epoch * 8, 0, 0)).save(tmp_path / f"epoch_{epoch:04d}.png")
-    pictures.progress_animation(tmp_path, tmp_path / "p.gif", tmp_path / "p.mp4", tmp_path / "p.png", fps=4)
+    pictures.progress_animation(tmp_path, out_gif=tmp_path / "p.gif", out_mp4=tmp_path / "p.mp4",
+                                out_png=tmp_path / "p.png", fps=4)
     with Image.open(tmp_path / "p.gif") as gif:
         assert gif.n_frames == MAX_FRAMES and max(gif.size) <= MAX_SIDE
     assert Image.open(tmp_path / "p.png").size[0] == 520  # the PNG keeps the full size
@@ -122,7 +124,8 @@ def test_slerp_keeps_endpoints_and_norm():
 
 
 def test_interpolation_endpoints_are_the_generator_outputs_at_the_endpoints(generator, tmp_path):
-    images = pictures.interpolation(generator, tmp_path / "i.png", tmp_path / "i.gif", steps=5, rows=2, seed=4)
+    images = pictures.interpolation(generator, out_png=tmp_path / "i.png", out_gif=tmp_path / "i.gif", steps=5,
+                                    rows=2, seed=4)
     ends = noise(4, latent_dim(generator), 4)
     expected = generate(generator, ends)
     rows = images.reshape(2, 5, 32, 32, 3)
@@ -135,9 +138,10 @@ def test_interpolation_endpoints_are_the_generator_outputs_at_the_endpoints(gene
 def test_real_vs_fake_puts_real_faces_left_and_generated_right(generator, tiny_shards, tmp_path):
     from facegan.reader import read_images
 
-    pictures.real_vs_fake(generator, tiny_shards["files"], 32, tmp_path / "rf.png", n=9, seed=0)
+    pictures.real_vs_fake(generator, shard_files=tiny_shards["files"], resolution=32, out=tmp_path / "rf.png", n=9,
+                          seed=0)
     sheet = np.asarray(Image.open(tmp_path / "rf.png"))
-    real = read_images(tiny_shards["files"], 32, 9, 0)
+    real = read_images(tiny_shards["files"], 32, 9, seed=0)
     fake = generate(generator, noise(9, latent_dim(generator), 0))
     side = pictures.MIN_SHEET_SIDE // 2
     left = pictures.label_banner(upscale(grid(real, 3, 3), side), "real")
@@ -149,7 +153,7 @@ def test_real_vs_fake_puts_real_faces_left_and_generated_right(generator, tiny_s
 
 
 def test_h5_generator_loads_too(tmp_path):
-    g, _ = build_models("dcgan", 32, 8, 4)
+    g, _ = build_models(architecture="dcgan", resolution=32, latent_dim=8, width=4)
     g.save(tmp_path / "g.h5")
     assert load_generator(tmp_path / "g.h5").output_shape == (None, 32, 32, 3)
     with pytest.raises(ModelFileError, match="train one first"):

@@ -56,3 +56,21 @@ def test_a_workflow_job_shows_facegan_records_and_keeps_native_output_in_its_log
     assert "facegan progress line" in proc.stderr and "a library error" in proc.stderr
     assert "oneDNN" not in proc.stderr and "library chatter" not in proc.stderr
     assert all(s in log for s in ("oneDNN custom operations", "facegan progress line", "library chatter"))
+
+
+def test_a_full_disk_ends_a_step_with_one_line_in_its_log(tmp_path, python):
+    code = ("from facegan.steps.runner import step\n"
+            "@step\ndef write():\n    with open('/dev/full', 'w') as f:\n        f.write('x' * 65536)\n"
+            f"write(log_file={str(tmp_path / 'step.log')!r})\n")
+    proc = python(["-c", code], check=False)
+    log = (tmp_path / "step.log").read_text()
+    assert proc.returncode == 1 and "no space left on the device" in log and "Traceback" not in log
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_bug_still_shows_its_traceback_in_the_log(tmp_path, python):
+    code = ("from facegan.steps.runner import step\n"
+            "@step\ndef broken():\n    return {}['missing']\n"
+            f"broken(log_file={str(tmp_path / 'step.log')!r})\n")
+    proc = python(["-c", code], check=False)
+    assert proc.returncode == 1 and "Traceback" in (tmp_path / "step.log").read_text() and "KeyError" in proc.stderr

@@ -13,7 +13,7 @@ def generator_file(tmp_path_factory):
     from facegan.models import build_models
 
     keras.utils.set_random_seed(0)
-    g, _ = build_models("dcgan", 32, 8, 4, upsample="nearest")
+    g, _ = build_models(architecture="dcgan", resolution=32, latent_dim=8, width=4, upsample="nearest")
     path = tmp_path_factory.mktemp("g") / "generator.keras"
     g.save(path)
     return path

@@ -32,9 +32,9 @@ def test_saving_models_restores_the_callers_precision_policy(tmp_path):
     from facegan.training import save_models
 
     with dtype_policy("mixed_bfloat16"):
-        g, d = build_models("dcgan", 32, 8, 4)
+        g, d = build_models(architecture="dcgan", resolution=32, latent_dim=8, width=4)
         outs = TrainOutputs.in_folder(tmp_path)
-        save_models(ModelOptions("dcgan", 8, 4, 32), g, d, outs)
+        save_models(ModelOptions("dcgan", 8, 4, 32), g, d, outputs=outs)
         assert keras.config.dtype_policy().name == "mixed_bfloat16"
     assert keras.config.dtype_policy().name == "float32"
     assert {w.dtype for w in keras.models.load_model(outs.generator).weights} == {"float32"}

@@ -120,3 +120,26 @@ def test_kaggle_download_without_archive_is_an_error(tmp_path):
     (tmp_path / "dl").mkdir()
     with pytest.raises(SourceError, match="no archive"):
         unpack_downloads(tmp_path / "dl", tmp_path / "out")
+
+
+@pytest.mark.parametrize("name", ["..", ".", ""])
+def test_fetch_refuses_a_target_that_is_not_one_folder_name(tmp_path, name):
+    from facegan.sources import SourceError, fetch
+
+    (tmp_path / "resources").mkdir()
+    (tmp_path / "SENTINEL").write_text("x")
+    with pytest.raises(SourceError, match="one plain folder name"):
+        fetch("synthetic", f"{tmp_path}/resources/{name}", synthetic_count=2)
+    assert (tmp_path / "SENTINEL").exists() and not list((tmp_path / "resources").iterdir())
+
+
+def test_fetch_never_deletes_a_folder_it_did_not_make(tmp_path):
+    from facegan.sources import SourceError, fetch
+
+    mine = tmp_path / "resources" / "faces"
+    mine.mkdir(parents=True)
+    (mine / "my-photo.jpg").write_bytes(b"precious")
+    with pytest.raises(SourceError, match="was not made by facegan"):
+        fetch("synthetic", mine, synthetic_count=2)
+    assert (mine / "my-photo.jpg").read_bytes() == b"precious"
+    assert not (tmp_path / "resources" / "faces.partial").exists()

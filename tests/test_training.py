@@ -179,3 +179,17 @@ def test_kill_and_resume_is_bit_exact_with_ema_augmentation_and_mirror(tiny_shar
     # The exported generator is the EMA one: not the raw generator's weights in the checkpoint.
     opts = json.loads((work / "train" / "training_options.json").read_text())
     assert opts["train_options"]["gan"]["ema_kimg"] == 0.2 and opts["train_options"]["data"]["mirror"] is True
+
+
+def test_steps_are_logged_every_n_steps_with_d_of_x_and_snapshots_are_kept(tiny_shards, tmp_path, train_job, python):
+    train_job(tmp_path, tiny_shards, epochs=2, steps_per_execution=2, log_every_steps=4, snapshot_every_epochs=1)
+    with open(tmp_path / "train" / "steps.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["step"]) for r in rows] == [4, 8, 12]
+    assert all(0 <= float(r["d_x"]) <= 1 and 0 <= float(r["d_g_z"]) <= 1 for r in rows)
+    assert list((tmp_path / "train_state" / "tensorboard" / "steps").glob("events.out.tfevents.*"))
+    snapshots = sorted(p.name for p in (tmp_path / "train" / "snapshots").iterdir())
+    assert snapshots == ["generator-epoch0001.keras", "generator-epoch0002.keras"]
+    python(["-m", "facegan.cli", "generate", "--model", tmp_path / "train" / "snapshots" / snapshots[0], "-n", "2",
+            "--out", tmp_path / "faces"], timeout=300)
+    assert len(list((tmp_path / "faces").glob("*.png"))) == 2

@@ -192,7 +192,7 @@ def test_generator_replaced_by_hand_regenerates_the_export_without_retraining(fi
     work = tmp_path / "copy"
     shutil.copytree(finished, work, symlinks=True)
     keras.utils.set_random_seed(123)
-    g, _ = build_models("dcgan", 32, 16, 8)
+    g, _ = build_models(architecture="dcgan", resolution=32, latent_dim=16, width=8)
     g.save(work / "results/train/generator.keras")  # "trained elsewhere"
     jobs = _dry(snakemake, work, tiny_full, "export")
     assert "train" not in jobs and {"sample", "grid", "interpolate", "compare"} <= set(jobs)

@@ -29,7 +29,7 @@ def shrink(frame: np.ndarray, max_side: int = MAX_SIDE) -> np.ndarray:
     return frame
 
 
-def write_gif(frames: list[np.ndarray], out: str | Path, fps: float, hold_last: int = 1) -> None:
+def write_gif(frames: list[np.ndarray], out: str | Path, *, fps: float, hold_last: int = 1) -> None:
     """An endlessly looping GIF; the last frame shown ``hold_last`` times as long."""
     import imageio.v3 as iio
 
@@ -46,7 +46,7 @@ def _pad(frame: np.ndarray) -> np.ndarray:
     return np.pad(frame, ((0, ph), (0, pw), (0, 0)), constant_values=255) if ph or pw else frame
 
 
-def write_mp4(frames: list[np.ndarray], out: str | Path, fps: float, hold_last: int = 1) -> None:
+def write_mp4(frames: list[np.ndarray], out: str | Path, *, fps: float, hold_last: int = 1) -> None:
     """An H.264 MP4 (yuv420p, CRF 23: plays in every browser); white padding to whole macro blocks."""
     import imageio.v2 as iio2
 

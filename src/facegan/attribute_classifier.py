@@ -62,7 +62,7 @@ def balanced_accuracy(true: np.ndarray, predicted: np.ndarray, classes: int) -> 
     return float(np.mean(recalls)) if recalls else float("nan")
 
 
-def predict(model, images_uint8: np.ndarray, attrs: list[attr_lib.Attribute], batch: int = 256) -> np.ndarray:
+def predict(model, images_uint8: np.ndarray, attrs: list[attr_lib.Attribute], *, batch: int = 256) -> np.ndarray:
     """(images, attributes) class indices, with the unknown rules applied (e.g. no hair colour if bald)."""
     out = []
     for i in range(0, len(images_uint8), batch):
@@ -72,7 +72,7 @@ def predict(model, images_uint8: np.ndarray, attrs: list[attr_lib.Attribute], ba
     return attr_lib.apply_unknown(attrs, labels)
 
 
-def train_classifier(images: np.ndarray, labels: np.ndarray, attrs: list[attr_lib.Attribute], seed: int,
+def train_classifier(images: np.ndarray, labels: np.ndarray, attrs: list[attr_lib.Attribute], *, seed: int,
                      threshold: float, out_dir: str | Path, epochs: int = EPOCHS,
                      precision: bool | str = "auto") -> dict:
     """Train, measure on the held-out fifth, save ``model.keras`` and ``report.json`` in ``out_dir``."""
@@ -86,7 +86,7 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, attrs: list[attr_li
     tf.config.experimental.enable_op_determinism()
     held = np.arange(len(images)) % HOLD_OUT_EVERY == 0
     kind = "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
-    with dtype_policy(precision_policy(precision, kind)):  # auto: mixed precision where the hardware is native
+    with dtype_policy(precision_policy(precision, kind=kind)):  # auto: mixed precision where the hardware is native
         model = build_classifier(min(SIDE, images.shape[1]), attrs)
     steps = epochs * -(-int((~held).sum()) // BATCH)
     model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(LEARNING_RATE, steps)),
@@ -106,7 +106,7 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, attrs: list[attr_li
     cols = [i for i, a in enumerate(attrs) if a.name in reliable]
     joint = attribute_stats.choose_joint(reliable_attrs, all_predicted[:, cols]) if reliable_attrs else []
     real_vs_real = attribute_stats.compare(reliable_attrs, all_predicted[:half, cols],
-                                           all_predicted[half:2 * half, cols], joint) if reliable_attrs else None
+                                           all_predicted[half:2 * half, cols], joint=joint) if reliable_attrs else None
     report = {"attributes": [a.to_json() for a in attrs], "balanced_accuracy": accuracy, "threshold": threshold,
               "reliable": reliable, "joint_attributes": joint, "images": len(images),
               "held_out": int(held.sum()), "real_vs_real": real_vs_real}
@@ -144,7 +144,7 @@ def load(classifier_dir: str | Path):
     return keras.models.load_model(folder / "model.keras"), report
 
 
-def compare_generated(model, report: dict, real_images: np.ndarray, fake_images: np.ndarray) -> dict:
+def compare_generated(model, report: dict, *, real_images: np.ndarray, fake_images: np.ndarray) -> dict:
     """The generated faces' attributes against the real images', on the reliable attributes."""
     attrs = [attr_lib.Attribute.from_json(a) for a in report["attributes"] if a["name"] in report["reliable"]]
     if not attrs:
@@ -154,7 +154,7 @@ def compare_generated(model, report: dict, real_images: np.ndarray, fake_images:
     cols = [i for i, a in enumerate(all_attrs) if a.name in report["reliable"]]
     real = predict(model, real_images, all_attrs)[:, cols]
     fake = predict(model, fake_images, all_attrs)[:, cols]
-    result = attribute_stats.compare(attrs, real, fake, report["joint_attributes"])
+    result = attribute_stats.compare(attrs, real, fake, joint=report["joint_attributes"])
     result["real_vs_real"] = {k: report["real_vs_real"][k] for k in ("joint_coverage", "max_tvd")}
     result["classifier_balanced_accuracy"] = {a.name: report["balanced_accuracy"][a.name] for a in attrs}
     return result

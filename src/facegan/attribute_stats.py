@@ -43,7 +43,7 @@ def choose_joint(attrs: list[Attribute], labels: np.ndarray, count: int = 3) -> 
     return [attrs[i].name for i in order[:count]]
 
 
-def compare(attrs: list[Attribute], real: np.ndarray, generated: np.ndarray, joint: list[str],
+def compare(attrs: list[Attribute], real: np.ndarray, generated: np.ndarray, *, joint: list[str],
             min_share: float = 0.01, words: int = 5) -> dict:
     """Per-attribute frequencies and total variation distance, joint coverage over ``joint``, and the
     ``words`` largest differences of a class's frequency, in words ("glasses: generated 61%, real 14%")."""

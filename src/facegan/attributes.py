@@ -139,7 +139,7 @@ def read_table(path: str | Path) -> tuple[list[Attribute], dict[str, list[int]]]
 # ----------------------------------------------------------------------------- the data stage's files
 
 
-def write_attribute_files(table: str | None, manifest_paths: list[str], out_tsv: str | Path,
+def write_attribute_files(table: str | None, manifest_paths: list[str], *, out_tsv: str | Path,
                           out_json: str | Path) -> dict:
     """``attributes.tsv`` (one row per kept image, manifest order; -1 = unknown) and ``attributes.json``
     (the attributes and their classes). Without a table both say so; the comparison is then skipped."""

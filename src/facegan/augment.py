@@ -87,7 +87,7 @@ def cutout(x: tf.Tensor, centre_y: tf.Tensor, centre_x: tf.Tensor) -> tf.Tensor:
     return x * tf.cast(~inside, x.dtype)[..., None]
 
 
-def diff_augment(x: tf.Tensor, ops: tuple[str, ...], seed: tf.Tensor, global_batch, first) -> tf.Tensor:
+def diff_augment(x: tf.Tensor, ops: tuple[str, ...], *, seed: tf.Tensor, global_batch, first) -> tf.Tensor:
     """Apply ``ops`` to this replica's images ``x``: rows ``first .. first+len(x)`` of the global batch whose
     random draws come from ``seed`` (a stateless seed pair)."""
     if not ops:

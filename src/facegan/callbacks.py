@@ -166,7 +166,7 @@ class EpochEnd(keras.callbacks.Callback):
                  swd["SWDx1e3_avg"], swd["swd_vs_floor"], seconds)
 
 
-def training_callbacks(state: TrainingState, checkpoints: Checkpoints, resume: ResumePoint, opts, *,
+def training_callbacks(state: TrainingState, checkpoints: Checkpoints, resume: ResumePoint, *, opts,
                        steps_per_epoch: int, z_fixed, probe=None, float32_copy=None) -> list:
     """The callbacks in the order they must run: the guard vets each execution before anything is saved.
     ``opts`` is the run's :class:`facegan.options.TrainOptions`."""

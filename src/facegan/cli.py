@@ -74,7 +74,8 @@ def _export_model(args) -> int:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    report = export_generator(args.model, out / "generator_savedmodel", out / "generator.onnx", args.seed)
+    report = export_generator(args.model, savedmodel_dir=out / "generator_savedmodel",
+                              onnx_path=out / "generator.onnx", seed=args.seed)
     write_json(out / "serving.json", report)
     print(json.dumps(report, indent=2))
     return 0
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "doctor":
         from facegan.doctor import report
 
-        return report(args.steps, args.batch, args.width)
+        return report(steps=args.steps, batch=args.batch, width=args.width)
     from facegan import pictures
     from facegan.generation import load_generator
 
@@ -96,14 +97,15 @@ def main(argv: list[str] | None = None) -> int:
             return _export_model(args)
         generator = load_generator(args.model)
         if args.command == "generate":
-            paths = pictures.write_samples(generator, args.out, args.n, args.seed)
+            paths = pictures.write_samples(generator, args.out, n=args.n, seed=args.seed)
             print(f"wrote {len(paths)} faces to {args.out}")
         elif args.command == "grid":
-            pictures.write_grid(generator, args.out, args.rows, args.cols, args.seed)
+            pictures.write_grid(generator, args.out, rows=args.rows, cols=args.cols, seed=args.seed)
             print(f"wrote {args.out}")
         else:
             gif = str(Path(args.out).with_suffix(".gif"))
-            pictures.interpolation(generator, args.out, gif, args.steps, args.rows, args.seed)
+            pictures.interpolation(generator, out_png=args.out, out_gif=gif, steps=args.steps, rows=args.rows,
+                                   seed=args.seed)
             print(f"wrote {args.out} and {gif}")
     except (FaceganError, FileNotFoundError, ValueError) as exc:
         print(f"facegan: error: {exc}", file=sys.stderr)

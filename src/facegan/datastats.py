@@ -26,7 +26,7 @@ def _reason_kind(reason: str) -> str:
     return re.split(r"[:(]", reason, maxsplit=1)[0].strip()
 
 
-def collect(index_counts: dict, reports: list[dict], settings: dict, manifest_path: str | Path,
+def collect(index_counts: dict, reports: list[dict], settings: dict, *, manifest_path: str | Path,
             stats_path: str | Path) -> dict:
     reports = sorted(reports, key=lambda r: r["shard"])
     kept = sum(r["images"] for r in reports)

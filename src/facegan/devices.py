@@ -109,7 +109,7 @@ def gpus_have_tensor_cores() -> bool:
     return bool(caps) and all(tuple(c) >= (7, 0) for c in caps)
 
 
-def precision_policy(mixed_precision: bool | str, kind: str, bf16_cpu: bool | None = None,
+def precision_policy(mixed_precision: bool | str, *, kind: str, bf16_cpu: bool | None = None,
                      fast_fp16_gpu: bool | None = None) -> str:
     """The Keras dtype policy for ``train.mixed_precision``.
 

@@ -36,7 +36,7 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def timed_step(device: str, batch: int, steps: int, width: int = 64) -> float:
+def timed_step(device: str, *, batch: int, steps: int, width: int = 64) -> float:
     """images/s of the default training step (64x64 DCGAN of ``width``) on ``device``, median of ``steps``."""
     import keras
     import numpy as np
@@ -48,8 +48,8 @@ def timed_step(device: str, batch: int, steps: int, width: int = 64) -> float:
     from facegan.training import build_gan
 
     kind = "gpu" if "GPU" in device.upper() else "cpu"
-    opts = TrainOptions.from_config({"width": width}, {"batch_size": batch}, 64)
-    policy = precision_policy("auto", kind)
+    opts = TrainOptions.from_config({"width": width}, {"batch_size": batch}, resolution=64)
+    policy = precision_policy("auto", kind=kind)
     times = []
 
     class Clock(keras.callbacks.Callback):
@@ -63,7 +63,7 @@ def timed_step(device: str, batch: int, steps: int, width: int = 64) -> float:
     with dtype_policy(policy), tf.device(device):
         keras.utils.set_random_seed(0)
         setup = DeviceSetup(tf.distribute.get_strategy(), kind, [device], 0)
-        gan = build_gan(opts, setup, policy)
+        gan = build_gan(opts, setup, policy=policy)
         x = tf.random.stateless_uniform([batch, 64, 64, 3], seed=[1, 2], minval=-1.0, maxval=1.0)
         data = tf.data.Dataset.from_tensors(x).repeat()
         gan.fit(data, epochs=1, steps_per_epoch=1 + steps, verbose=0, shuffle=False, callbacks=[Clock()])  # 1st traces
@@ -124,9 +124,9 @@ def _cpu_and_precision(out, gpus) -> None:
     out(f"{cpu_model()}, {os.cpu_count()} logical cores; flags: {flags}")
     out(f"oneDNN: TF_ENABLE_ONEDNN_OPTS={os.environ.get('TF_ENABLE_ONEDNN_OPTS', '(not set: on by default)')}")
     out("\n== Precision (train.mixed_precision: auto) ==")
-    out(f"CPU: {precision_policy('auto', 'cpu')}")
+    out(f"CPU: {precision_policy('auto', kind='cpu')}")
     if gpus:
-        out(f"GPU: {precision_policy('auto', 'gpu')}")
+        out(f"GPU: {precision_policy('auto', kind='gpu')}")
 
 
 def _timed_steps(out, gpus, steps: int, batch: int | None, width: int) -> int:
@@ -135,7 +135,7 @@ def _timed_steps(out, gpus, steps: int, batch: int | None, width: int) -> int:
     for device in ["/CPU:0"] + (["/GPU:0"] if gpus else []):
         b = batch or (128 if "GPU" in device else 32)
         try:
-            rate = timed_step(device, b, steps if "CPU" in device else max(steps, 20), width)
+            rate = timed_step(device, batch=b, steps=steps if "CPU" in device else max(steps, 20), width=width)
             out(f"{device}: {rate:,.1f} images/s at batch {b}")
         except Exception as exc:  # noqa: BLE001 - a broken device is what the doctor reports
             status = 1
@@ -143,7 +143,7 @@ def _timed_steps(out, gpus, steps: int, batch: int | None, width: int) -> int:
     return status
 
 
-def report(steps: int = 3, batch: int | None = None, width: int = 64, out=print) -> int:
+def report(*, steps: int = 3, batch: int | None = None, width: int = 64, out=print) -> int:
     """Print every section; returns the exit status."""
     from facegan.runtime import configure_tensorflow
 

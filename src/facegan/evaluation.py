@@ -38,8 +38,8 @@ def _fid(reference: Reference, fake: np.ndarray, inception_graph: str, seed: int
     real = reference.inception_feats.astype(np.float64)
     kid, kid_std = metrics.kid(real, feats, seed=seed)
     n = len(fake)
-    return {"fid": metrics.frechet_distance(real.mean(0), np.cov(real, rowvar=False), feats.mean(0),
-                                            np.cov(feats, rowvar=False)),
+    return {"fid": metrics.frechet_distance(mu1=real.mean(0), sigma1=np.cov(real, rowvar=False), mu2=feats.mean(0),
+                                            sigma2=np.cov(feats, rowvar=False)),
             "kid": kid, "kid_std": kid_std, "fid_images": n,
             "fid_note": (f"standard FID (the FID paper's Inception graph, pool_3) of {n} generated vs {n} real images"
                          + ("; biased upward below 10,000 images: compare with papers only at their counts"
@@ -94,7 +94,7 @@ def _attributes(classifier_dir: str | Path, real: np.ndarray, fake: np.ndarray) 
     if model is None:
         log.info("attribute coverage skipped: %s", report["skipped"])
         return {"skipped": report["skipped"]}
-    result = attribute_classifier.compare_generated(model, report, real, fake)
+    result = attribute_classifier.compare_generated(model, report, real_images=real, fake_images=fake)
     if "skipped" in result:
         log.info("attribute coverage skipped: %s", result["skipped"])
         return result

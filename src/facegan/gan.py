@@ -38,7 +38,7 @@ LOSSES = ("bce", "hinge")
 AUGMENT_REAL_SEED, AUGMENT_FAKE_SEED = 0x5EED_0001, 0x5EED_0002
 
 
-def ema_beta(images_seen, batch, ema_kimg: float, ema_rampup: float | None):
+def ema_beta(images_seen, batch, *, ema_kimg: float, ema_rampup: float | None):
     """StyleGAN2-ADA's G_ema decay for a step that starts after ``images_seen`` images (works on tensors)."""
     ema_nimg = ema_kimg * 1000.0
     if ema_rampup:
@@ -92,7 +92,7 @@ class GAN(keras.Model):
     def call(self, z, training=False):
         return self.generator(z, training=training)
 
-    def noise(self, step, global_batch, per_replica, replica_id):
+    def noise(self, step, global_batch, *, per_replica, replica_id):
         """This replica's slice of the global batch's noise for ``step``."""
         seed = tf.stack([tf.constant(self.noise_seed, tf.int64), tf.cast(step, tf.int64)])
         z = tf.random.stateless_normal([global_batch, self.latent_dim], seed=seed)
@@ -100,7 +100,7 @@ class GAN(keras.Model):
 
     def _augment(self, images, stream: int, step, global_batch, first):
         seed = tf.stack([tf.constant(stream + self.noise_seed * 4, tf.int64), tf.cast(step, tf.int64)])
-        return diff_augment(images, self.augment, seed, global_batch, first)
+        return diff_augment(images, self.augment, seed=seed, global_batch=global_batch, first=first)
 
     def _loss_terms(self, real_logits, fake_logits):
         """Per-example discriminator and generator losses."""
@@ -119,7 +119,7 @@ class GAN(keras.Model):
         per_replica = tf.shape(real)[0]
         global_batch = per_replica * replicas
         step = tf.identity(self.d_optimizer.iterations)  # this step's number, read before the updates
-        z = self.noise(step, global_batch, per_replica, ctx.replica_id_in_sync_group)
+        z = self.noise(step, global_batch, per_replica=per_replica, replica_id=ctx.replica_id_in_sync_group)
 
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = self.generator(z, training=True)
@@ -144,7 +144,7 @@ class GAN(keras.Model):
         self.g_optimizer.apply(g_tape.gradient(g_scaled, g_vars), g_vars)
         if self.generator_ema is not None:
             beta = ema_beta(tf.cast(step, tf.float32) * tf.cast(global_batch, tf.float32), global_batch,
-                            self.ema_kimg, self.ema_rampup)
+                            ema_kimg=self.ema_kimg, ema_rampup=self.ema_rampup)
             ctx.merge_call(self._update_ema, args=(beta,))
 
         return self._step_logs(ctx, step, global_batch, d_per_example, g_per_example, real_logits, fake_logits)
@@ -205,7 +205,7 @@ class GAN(keras.Model):
             self.generator_ema.set_weights(self.generator.get_weights())
 
 
-def make_optimizer(learning_rate: float, beta_1: float, policy: str,
+def make_optimizer(learning_rate: float, beta_1: float, *, policy: str,
                    beta_2: float = 0.999) -> keras.optimizers.Optimizer:
     opt = keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2)
     if policy == "mixed_float16":

@@ -91,7 +91,7 @@ class GpuLease:
         self._files.clear()
 
 
-def acquire(count: int, candidates: list[str], lock_dir: Path = DEFAULT_LOCK_DIR, timeout: float | None = None,
+def acquire(count: int, candidates: list[str], *, lock_dir: Path = DEFAULT_LOCK_DIR, timeout: float | None = None,
             poll: float = 1.0) -> GpuLease:
     """Lock ``count`` of the ``candidates`` cards, waiting (up to ``timeout`` s) until enough are free."""
     if count > len(candidates):
@@ -147,7 +147,7 @@ def assign_gpus(requested: int, lock_dir: Path = DEFAULT_LOCK_DIR, timeout: floa
     count = min(requested, len(candidates))
     if count < requested:
         log.warning("asked for %d GPU(s), this machine has %d: using %d", requested, len(candidates), count)
-    lease = acquire(count, candidates, lock_dir, timeout)
+    lease = acquire(count, candidates, lock_dir=lock_dir, timeout=timeout)
     os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(lease.gpus)
     log.info("this job holds GPU(s) %s (CUDA_VISIBLE_DEVICES=%s; locks in %s)", lease.gpus, ",".join(lease.gpus),
              lock_dir)

@@ -21,7 +21,7 @@ def to_unit(images_uint8) -> np.ndarray:
     return np.asarray(images_uint8, dtype=np.float32) / 127.5 - 1.0
 
 
-def grid(images_uint8: np.ndarray, rows: int, cols: int, border: int = 2, background: int = 255) -> np.ndarray:
+def grid(images_uint8: np.ndarray, rows: int, cols: int, *, border: int = 2, background: int = 255) -> np.ndarray:
     """Tile ``rows * cols`` HxWx3 images with a ``border``-pixel gap (and margin) of ``background``."""
     n, h, w, c = images_uint8.shape
     if n < rows * cols:

@@ -131,7 +131,7 @@ def read_partitions(path: Path) -> dict[str, str]:
     return out
 
 
-def build_index(root: str | Path, split: str = "all", limit: int = 0, shards: int = 1) -> tuple[list[Entry], dict]:
+def build_index(root: str | Path, *, split: str = "all", limit: int = 0, shards: int = 1) -> tuple[list[Entry], dict]:
     """Select and order the images under ``root``; returns entries and counts for stats.json."""
     if shards < 1:
         raise DatasetIndexError(f"preprocess.shards must be at least 1, got {shards}")

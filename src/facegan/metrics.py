@@ -80,7 +80,7 @@ def swd_resolutions(resolution: int) -> list[int]:
     return out
 
 
-def descriptors(level_nchw: np.ndarray, rng: np.random.Generator, nhood_size: int = NHOOD_SIZE,
+def descriptors(level_nchw: np.ndarray, rng: np.random.Generator, *, nhood_size: int = NHOOD_SIZE,
                 nhoods_per_image: int = NHOODS_PER_IMAGE) -> np.ndarray:
     """``nhoods_per_image`` random ``nhood_size``^2 x C patches per image: ``(N, C, k, k)``, each patch
     transposed (width on axis 2, as the original progressive-GAN code indexes it)."""
@@ -115,7 +115,7 @@ def _projections(desc: np.ndarray, dirs: np.ndarray) -> np.ndarray:
 
 
 def sliced_wasserstein_many(a: np.ndarray, others: list[np.ndarray], rng: np.random.Generator,
-                            dir_repeats: int = DIR_REPEATS, dirs_per_repeat: int = DIRS_PER_REPEAT,
+                            *, dir_repeats: int = DIR_REPEATS, dirs_per_repeat: int = DIRS_PER_REPEAT,
                             a_cache: list | None = None) -> list[float]:
     """:func:`sliced_wasserstein` of ``a`` against each of ``others`` (same directions; ``a`` projected once).
 
@@ -137,9 +137,9 @@ def sliced_wasserstein_many(a: np.ndarray, others: list[np.ndarray], rng: np.ran
     return [float(np.mean(r)) for r in results]
 
 
-def sliced_wasserstein(a: np.ndarray, b: np.ndarray, rng: np.random.Generator, dir_repeats: int = DIR_REPEATS,
+def sliced_wasserstein(a: np.ndarray, b: np.ndarray, rng: np.random.Generator, *, dir_repeats: int = DIR_REPEATS,
                        dirs_per_repeat: int = DIRS_PER_REPEAT) -> float:
-    return sliced_wasserstein_many(a, [b], rng, dir_repeats, dirs_per_repeat)[0]
+    return sliced_wasserstein_many(a, [b], rng, dir_repeats=dir_repeats, dirs_per_repeat=dirs_per_repeat)[0]
 
 
 def swd_descriptors(images_uint8_nhwc: np.ndarray, seed: int) -> dict[int, np.ndarray]:
@@ -153,7 +153,7 @@ def swd_descriptors(images_uint8_nhwc: np.ndarray, seed: int) -> dict[int, np.nd
     return {res: finalize_descriptors(descriptors(level, rng)) for res, level in zip(resolutions, pyramid)}
 
 
-def swd_many(real_desc: dict[int, np.ndarray], fake_descs: list[dict[int, np.ndarray]], seed: int = 0,
+def swd_many(real_desc: dict[int, np.ndarray], fake_descs: list[dict[int, np.ndarray]], *, seed: int = 0,
              real_cache: dict | None = None) -> list[dict]:
     """:func:`swd` of the real set against several others, with the real projections computed once (and kept
     in ``real_cache``, a dict, across calls when one is given)."""
@@ -171,13 +171,13 @@ def swd_many(real_desc: dict[int, np.ndarray], fake_descs: list[dict[int, np.nda
 
 def swd(real_desc: dict[int, np.ndarray], fake_desc: dict[int, np.ndarray], seed: int = 0) -> dict[str, float]:
     """``SWDx1e3_<res>`` per level and ``SWDx1e3_avg``."""
-    return swd_many(real_desc, [fake_desc], seed)[0]
+    return swd_many(real_desc, [fake_desc], seed=seed)[0]
 
 
 # --------------------------------------------------------------------------------------- FID/KID
 
 
-def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
+def frechet_distance(*, mu1, sigma1, mu2, sigma2) -> float:
     """||mu1-mu2||^2 + Tr(S1 + S2 - 2 sqrt(S1 S2)), the square root via the eigenvalues of sqrt(S1) S2 sqrt(S1)."""
     w, v = np.linalg.eigh(sigma1)
     sqrt1 = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
@@ -186,7 +186,7 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
     return float(np.sum((mu1 - mu2) ** 2) + np.trace(sigma1) + np.trace(sigma2) - 2 * tr_sqrt)
 
 
-def kid(real_feats: np.ndarray, fake_feats: np.ndarray, subsets: int = 10, subset_size: int = 1000,
+def kid(real_feats: np.ndarray, fake_feats: np.ndarray, *, subsets: int = 10, subset_size: int = 1000,
         seed: int = 0) -> tuple[float, float]:
     """Unbiased MMD^2 with the kernel (x.y/d + 1)^3, averaged over random subsets: (mean, std error)."""
     rng = np.random.default_rng(seed)

@@ -89,7 +89,7 @@ def _apply(stack, x):
     return x
 
 
-def dcgan_generator(resolution: int = 64, latent_dim: int = 100, width: int = 64, batchnorm: str = "keras",
+def dcgan_generator(resolution: int = 64, *, latent_dim: int = 100, width: int = 64, batchnorm: str = "keras",
                     upsample: str = "transposed") -> keras.Model:
     n = _stages(resolution, 4)  # 64 -> 4 stride-2 stages after the 4x4 projection
     init = _dcgan_init()
@@ -112,7 +112,7 @@ def _d_layer(layer, d_norm: str):
     return keras.layers.SpectralNormalization(layer) if d_norm == "spectral" else layer
 
 
-def dcgan_discriminator(resolution: int = 64, width: int = 64, batchnorm: str = "keras", d_norm: str = "standard",
+def dcgan_discriminator(resolution: int = 64, *, width: int = 64, batchnorm: str = "keras", d_norm: str = "standard",
                         minibatch_std: int = 0) -> keras.Model:
     n = _stages(resolution, 4)
     init = _dcgan_init()
@@ -131,7 +131,7 @@ def dcgan_discriminator(resolution: int = 64, width: int = 64, batchnorm: str = 
     return keras.Model(img, out, name="discriminator")
 
 
-def tutorial_generator(resolution: int = 64, latent_dim: int = 100, width: int = 64, batchnorm: str = "keras",
+def tutorial_generator(resolution: int = 64, *, latent_dim: int = 100, width: int = 64, batchnorm: str = "keras",
                        upsample: str = "transposed") -> keras.Model:
     n = _stages(resolution, 8)
     top = width * 2 ** n
@@ -150,7 +150,7 @@ def tutorial_generator(resolution: int = 64, latent_dim: int = 100, width: int =
     return keras.Model(z, out, name="generator")
 
 
-def tutorial_discriminator(resolution: int = 64, width: int = 64, batchnorm: str = "keras", d_norm: str = "standard",
+def tutorial_discriminator(resolution: int = 64, *, width: int = 64, batchnorm: str = "keras", d_norm: str = "standard",
                            minibatch_std: int = 0) -> keras.Model:
     """``d_norm``: the tutorial's discriminator has no normalisation, so "standard" and "none" are the same."""
     n = _stages(resolution, 8)
@@ -166,7 +166,7 @@ def tutorial_discriminator(resolution: int = 64, width: int = 64, batchnorm: str
     return keras.Model(img, out, name="discriminator")
 
 
-def build_models(architecture: str, resolution: int, latent_dim: int, width: int, batchnorm: str = "keras", *,
+def build_models(*, architecture: str, resolution: int, latent_dim: int, width: int, batchnorm: str = "keras",
                  upsample: str = "transposed", d_norm: str = "standard",
                  minibatch_std: int = 0) -> tuple[keras.Model, keras.Model]:
     """(generator, discriminator) for ``model.architecture`` and the model options (see the module's docstring)."""
@@ -174,8 +174,8 @@ def build_models(architecture: str, resolution: int, latent_dim: int, width: int
         make_g, make_d = dcgan_generator, dcgan_discriminator
     else:
         make_g, make_d = tutorial_generator, tutorial_discriminator
-    return (make_g(resolution, latent_dim, width, batchnorm, upsample=upsample),
-            make_d(resolution, width, batchnorm, d_norm=d_norm, minibatch_std=minibatch_std))
+    return (make_g(resolution, latent_dim=latent_dim, width=width, batchnorm=batchnorm, upsample=upsample),
+            make_d(resolution, width=width, batchnorm=batchnorm, d_norm=d_norm, minibatch_std=minibatch_std))
 
 
 def models_for(model: ModelOptions | dict, batchnorm: str = "keras") -> tuple[keras.Model, keras.Model]:

@@ -126,7 +126,7 @@ class TrainOptions:
         return {group.name: asdict(getattr(self, group.name)) for group in fields(self)}
 
     @classmethod
-    def from_config(cls, model: dict | None = None, training: dict | None = None, resolution: int | None = None,
+    def from_config(cls, model: dict | None = None, training: dict | None = None, *, resolution: int | None = None,
                     seed: int | None = None, threads: int | None = None) -> TrainOptions:
         """Options from the config's ``model`` and ``train`` blocks, ``preprocess.resolution`` and ``seed``;
         whatever is missing takes the schema's default."""

@@ -31,7 +31,7 @@ def _require(**values: tuple[int, int]) -> None:
 SAMPLE_BATCH = 256
 
 
-def write_samples(generator, out_dir: str | Path, n: int, seed: int) -> list[Path]:
+def write_samples(generator, out_dir: str | Path, *, n: int, seed: int) -> list[Path]:
     _require(n=(n, 1))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -46,7 +46,7 @@ def write_samples(generator, out_dir: str | Path, n: int, seed: int) -> list[Pat
     return paths
 
 
-def write_grid(generator, out: str | Path, rows: int, cols: int, seed: int) -> np.ndarray:
+def write_grid(generator, out: str | Path, *, rows: int, cols: int, seed: int) -> np.ndarray:
     _require(rows=(rows, 1), cols=(cols, 1))
     images = generate(generator, noise(rows * cols, latent_dim(generator), seed))
     sheet = upscale(grid(images, rows, cols), MIN_SHEET_SIDE)
@@ -73,7 +73,7 @@ def label_banner(image: np.ndarray, text: str, height: int | None = None) -> np.
     return np.concatenate([np.asarray(banner), image], axis=0)
 
 
-def progress_animation(progress_dir: str | Path, out_gif: str | Path, out_mp4: str | Path, out_png: str | Path,
+def progress_animation(progress_dir: str | Path, *, out_gif: str | Path, out_mp4: str | Path, out_png: str | Path,
                        fps: float) -> int:
     """The per-epoch grids with epoch labels: a small GIF (at most 24 of them, reduced), an MP4 of them all,
     and the last as PNG."""
@@ -87,8 +87,8 @@ def progress_animation(progress_dir: str | Path, out_gif: str | Path, out_mp4: s
         epoch = int(p.stem.split("_")[1])
         frames.append(label_banner(np.asarray(Image.open(p).convert("RGB")), f"epoch {epoch} / {len(pngs)}"))
     picked = pick_frames(len(frames))
-    write_gif([shrink(frames[i]) for i in picked], out_gif, fps, hold_last=3)
-    write_mp4(frames, out_mp4, fps, hold_last=3)
+    write_gif([shrink(frames[i]) for i in picked], out_gif, fps=fps, hold_last=3)
+    write_mp4(frames, out_mp4, fps=fps, hold_last=3)
     save_png(frames[-1], out_png)
     log.info("progress.gif: %d of %d frames; progress.mp4: all %d", len(picked), len(frames), len(frames))
     return len(frames)
@@ -108,7 +108,7 @@ def slerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def interpolation(generator, out_png: str | Path, out_gif: str | Path, steps: int, rows: int, seed: int,
+def interpolation(generator, *, out_png: str | Path, out_gif: str | Path, steps: int, rows: int, seed: int,
                   fps: float = 8) -> np.ndarray:
     """``rows`` rows of faces morphing between random latent pairs; a GIF shows them moving."""
     _require(steps=(steps, 2), rows=(rows, 1))
@@ -124,7 +124,7 @@ def interpolation(generator, out_png: str | Path, out_gif: str | Path, steps: in
     cols = math.ceil(math.sqrt(rows))  # the morphing faces side by side in a square-ish grid
     frames = [upscale(grid(_fill(per_row[:, k], cols * math.ceil(rows / cols)), math.ceil(rows / cols), cols), 256)
               for k in list(range(steps)) + list(range(steps - 2, 0, -1))]
-    write_gif(frames, out_gif, fps)
+    write_gif(frames, out_gif, fps=fps)
     return images
 
 
@@ -134,13 +134,13 @@ def _fill(images: np.ndarray, count: int) -> np.ndarray:
     return np.concatenate([images, blank]) if len(blank) else images
 
 
-def real_vs_fake(generator, shard_files: list[str], resolution: int, out: str | Path, n: int, seed: int) -> None:
+def real_vs_fake(generator, *, shard_files: list[str], resolution: int, out: str | Path, n: int, seed: int) -> None:
     """A sheet: real faces from the shards on the left, generated ones on the right, labelled."""
     from facegan.reader import read_images
 
     cols = int(np.ceil(np.sqrt(n)))
     rows = int(np.ceil(n / cols))
-    real = read_images(shard_files, resolution, rows * cols, seed, allow_fewer=True)
+    real = read_images(shard_files, resolution, rows * cols, seed=seed, allow_fewer=True)
     if len(real) < rows * cols:  # a data set smaller than the sheet: show what there is
         log.warning("real_vs_fake: %d faces asked for, the data set holds %d", rows * cols, len(real))
         cols = int(np.ceil(np.sqrt(len(real))))

@@ -207,7 +207,7 @@ class ShardReport:
                 "kept": self.kept, "skipped": self.skipped}
 
 
-def write_shard(entries: list[Entry], shard: int, out_path: str | Path, opts: PreprocessOptions,
+def write_shard(entries: list[Entry], shard: int, out_path: str | Path, *, opts: PreprocessOptions,
                 report_path: str | Path | None = None) -> ShardReport:
     """Write ``entries`` (all belonging to ``shard``) to ``out_path``; returns and optionally saves a report.
 

@@ -27,7 +27,7 @@ class _LogStream:
         pass
 
 
-def progress(iterable: Iterable[T], total: int | None = None, desc: str = "", unit: str = "it",
+def progress(iterable: Iterable[T], total: int | None = None, *, desc: str = "", unit: str = "it",
              mininterval: float = 5.0) -> Iterator[T]:
     """Iterate with a tqdm bar written to the log every ``mininterval`` seconds and at the end."""
     yield from tqdm(iterable, total=total, desc=desc, unit=unit, file=_LogStream(), mininterval=mininterval,

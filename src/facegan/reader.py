@@ -58,7 +58,7 @@ def _epoch(files: tf.Tensor, epoch: tf.Tensor, seed: int, batch_size: int, resol
     return ds.enumerate().map(decode_and_flip, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
-def make_dataset(files: Sequence[str], resolution: int, batch_size: int, seed: int = 0, *,
+def make_dataset(files: Sequence[str], resolution: int, batch_size: int, *, seed: int = 0,
                  first_epoch: int = 0, epochs: int | None = 1, shuffle_buffer: int = 10_000,
                  drop_remainder: bool = True, mirror: bool = False) -> tf.data.Dataset:
     """Batches of images from ``files`` for epochs ``first_epoch .. first_epoch+epochs-1``.
@@ -79,7 +79,8 @@ def make_dataset(files: Sequence[str], resolution: int, batch_size: int, seed: i
     return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
 
 
-def read_images(files: Sequence[str], resolution: int, n: int, seed: int = 0, allow_fewer: bool = False) -> np.ndarray:
+def read_images(files: Sequence[str], resolution: int, n: int, *, seed: int = 0,
+                allow_fewer: bool = False) -> np.ndarray:
     """The first ``n`` images of epoch 0's seeded order as uint8 ``(n, H, W, 3)``; fewer is an error unless
     ``allow_fewer`` (then all the shards hold)."""
     from facegan.errors import FaceganError
@@ -129,7 +130,7 @@ class StreamingBatches:
 
     def epoch(self, epoch: int, skip: int = 0) -> tf.data.Dataset:
         """Epoch ``epoch``'s batches after the first ``skip`` (exactly steps_per_epoch - skip of them)."""
-        ds = make_dataset(self.files, self.resolution, self.batch_size, self.seed, first_epoch=epoch, epochs=1,
+        ds = make_dataset(self.files, self.resolution, self.batch_size, seed=self.seed, first_epoch=epoch, epochs=1,
                           shuffle_buffer=self.shuffle_buffer, mirror=self.mirror)
         ds = ds.skip(skip) if skip else ds
         return ds.apply(tf.data.experimental.assert_cardinality(self.steps_per_epoch - skip))
@@ -185,7 +186,7 @@ class MemoryBatches:
             tf.data.experimental.assert_cardinality(self.steps_per_epoch - skip))
 
 
-def training_batches(files: Sequence[str], opts, device_kind: str, images: int, steps_per_epoch: int):
+def training_batches(files: Sequence[str], opts, *, device_kind: str, images: int, steps_per_epoch: int):
     """The reader ``train.reader`` asks for (``opts``: :class:`facegan.options.TrainOptions`)."""
     from facegan.errors import FaceganError
 

@@ -17,7 +17,7 @@ from facegan.reference import FAKE_SEED_OFFSET, REAL_SEED_OFFSET, reference_size
 log = logging.getLogger(__name__)
 
 
-def compute_real_reference(shard_files: list[str], stats_path: str, resolution: int, n: int, seed: int,
+def compute_real_reference(*, shard_files: list[str], stats_path: str, resolution: int, n: int, seed: int,
                            out_npz: str | Path, fid: bool = False, inception_graph: str = "") -> dict:
     """Write the real reference (see the module's docstring); returns its metadata."""
     from facegan.reader import read_images
@@ -29,7 +29,7 @@ def compute_real_reference(shard_files: list[str], stats_path: str, resolution: 
         log.warning("evaluate.images is %d but the data set holds %d images: the metrics compare %d real with %d "
                     "generated images (a real-data floor needs two disjoint sets; fewer images read noisier)",
                     requested, kept, n, n)
-    images = read_images(shard_files, resolution, 2 * n, seed)
+    images = read_images(shard_files, resolution, 2 * n, seed=seed)
     real_a, real_b = images[:n], images[n:]
     # Set B is measured exactly as a generator's images are (same patch seed): what a perfect one reads.
     floor = metrics.swd(metrics.swd_descriptors(real_a, seed + REAL_SEED_OFFSET),

@@ -90,7 +90,7 @@ def export_onnx(generator, out_path: str | Path, seed: int = 0) -> float:
     return diff
 
 
-def export_generator(generator_path: str | Path, savedmodel_dir: str | Path, onnx_path: str | Path,
+def export_generator(generator_path: str | Path, *, savedmodel_dir: str | Path, onnx_path: str | Path,
                      seed: int = 0) -> dict:
     """Both exports of the generator saved at ``generator_path``; returns what was checked."""
     from facegan.generation import load_generator

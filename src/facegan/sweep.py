@@ -33,7 +33,7 @@ def _benchmark(path: str | Path) -> dict:
             else float("nan")}
 
 
-def summary_rows(runs: list[str], overrides: dict, metrics: list[str], histories: list[str],
+def summary_rows(runs: list[str], *, overrides: dict, metrics: list[str], histories: list[str],
                  benchmarks: list[str]) -> list[dict]:
     rows = []
     for run, m_path, h_path, b_path in zip(runs, metrics, histories, benchmarks):
@@ -64,9 +64,9 @@ def faces_sheet(runs: list[str], faces: list[str], out: str | Path) -> np.ndarra
     return sheet
 
 
-def summarize(runs: list[str], overrides: dict, metrics: list[str], histories: list[str], benchmarks: list[str],
+def summarize(runs: list[str], *, overrides: dict, metrics: list[str], histories: list[str], benchmarks: list[str],
               faces: list[str], summary: str | Path, sheet: str | Path, chart: str | Path) -> list[dict]:
-    rows = summary_rows(runs, overrides, metrics, histories, benchmarks)
+    rows = summary_rows(runs, overrides=overrides, metrics=metrics, histories=histories, benchmarks=benchmarks)
     Path(summary).parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(summary) as tmp, open(tmp, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=FIELDS, lineterminator="\n")

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 NOISE_SEED_FIXED_GRID = 2**31 - 1  # the progress grids' noise: its own stream, never a training step's
 
 
-def build_gan(opts: TrainOptions, setup, policy: str, batchnorm: str | None = None, steps_per_execution: int = 1):
+def build_gan(opts: TrainOptions, setup, *, policy: str, batchnorm: str | None = None, steps_per_execution: int = 1):
     """The compiled GAN exactly as ``train_gan`` uses it (call inside ``setup.strategy.scope()``).
 
     ``batchnorm`` (benchmarks only): by default fused BatchNorm (one op per pass, the same results,
@@ -47,8 +47,8 @@ def build_gan(opts: TrainOptions, setup, policy: str, batchnorm: str | None = No
     m, o, g = opts.model, opts.optimizer, opts.gan
     batchnorm = batchnorm or ("synchronized" if setup.replicas > 1 else "fused")
     generator, discriminator = models_for(m, batchnorm=batchnorm)
-    d_opt = make_optimizer(o.d_learning_rate, o.beta_1, policy, o.beta_2)
-    g_opt = make_optimizer(o.learning_rate, o.beta_1, policy, o.beta_2)
+    d_opt = make_optimizer(o.d_learning_rate, o.beta_1, policy=policy, beta_2=o.beta_2)
+    g_opt = make_optimizer(o.learning_rate, o.beta_1, policy=policy, beta_2=o.beta_2)
     # Build the optimizers' slots inside the scope before the first traced step (under
     # MirroredStrategy, lazily created slots fail with "You must feed a value for placeholder").
     d_opt.build(discriminator.trainable_variables)
@@ -66,7 +66,7 @@ def build_gan(opts: TrainOptions, setup, policy: str, batchnorm: str | None = No
     return gan
 
 
-def save_models(model: ModelOptions, generator, discriminator, outputs: TrainOutputs) -> None:
+def save_models(model: ModelOptions, generator, discriminator, *, outputs: TrainOutputs) -> None:
     """Save float32 copies with Keras's own layers (portable whatever precision and devices trained them).
 
     ``generator`` is the one that makes the pictures: the EMA generator when training keeps one.
@@ -180,7 +180,7 @@ def _restore(opts: TrainOptions, setup, policy: str, executions: int, state, ste
     from facegan.train_state import Checkpoints
 
     with setup.strategy.scope():
-        gan = build_gan(opts, setup, policy, steps_per_execution=executions)
+        gan = build_gan(opts, setup, policy=policy, steps_per_execution=executions)
         tracked = {"generator_ema": gan.generator_ema} if gan.generator_ema is not None else {}
         checkpoints = Checkpoints(state.ckpt_dir, steps_per_epoch, generator=gan.generator,
                                   discriminator=gan.discriminator, d_optimizer=gan.d_optimizer,
@@ -236,7 +236,7 @@ def train_gan(shard_files: list[str], *, stats_path: str | Path, opts: TrainOpti
     from facegan.train_state import TrainingState
 
     stats, steps_per_epoch = _data_size(stats_path, opts, setup.replicas)
-    policy = precision_policy(opts.run.mixed_precision, setup.kind)
+    policy = precision_policy(opts.run.mixed_precision, kind=setup.kind)
     executions = opts.run.executions(setup.kind)
     with dtype_policy(policy):
         keras.utils.set_random_seed(opts.data.seed)
@@ -245,16 +245,17 @@ def train_gan(shard_files: list[str], *, stats_path: str | Path, opts: TrainOpti
         state.prepare()
         gan, checkpoints, resume = _restore(opts, setup, policy, executions, state, steps_per_epoch)
         z_fixed = tf.random.stateless_normal([64, opts.model.latent_dim], seed=[opts.data.seed, NOISE_SEED_FIXED_GRID])
-        callbacks = training_callbacks(state, checkpoints, resume, opts, steps_per_epoch=steps_per_epoch,
+        callbacks = training_callbacks(state, checkpoints, resume, opts=opts, steps_per_epoch=steps_per_epoch,
                                        z_fixed=z_fixed, probe=_swd_probe(opts, reference),
                                        float32_copy=_float32_copier(opts.model))
-        batches = training_batches(shard_files, opts, setup.kind, int(stats["kept"]), steps_per_epoch)
+        batches = training_batches(shard_files, opts, device_kind=setup.kind, images=int(stats["kept"]),
+                                   steps_per_epoch=steps_per_epoch)
         log.info("training %s %dpx, %d images, %d steps/epoch, global batch %d over %d replica(s), %s, %s reader, "
                  "%d step(s) per execution, epochs %d..%d", opts.model.architecture, opts.model.resolution,
                  int(stats["kept"]), steps_per_epoch, opts.data.batch_size, setup.replicas, policy, batches.kind,
                  executions, resume.epoch + 1, opts.run.epochs)
         _fit_epochs(gan, batches, resume, opts.run.epochs, callbacks + list(extra_callbacks), checkpoints, state)
-        save_models(opts.model, gan.sampler, gan.discriminator, outputs)
+        save_models(opts.model, gan.sampler, gan.discriminator, outputs=outputs)
     _outputs_from_state(state, outputs)
     resumed = {"epoch": resume.epoch, "step_in_epoch": resume.step} if (resume.epoch or resume.step) else None
     record = _record(opts, policy, setup, stats, steps_per_epoch, resumed, outputs, resolved_config)

@@ -36,7 +36,7 @@ def shard(*, index: str, shard: int, shard_file: str, report: str, resolution: i
     from facegan.preprocess import PreprocessOptions, write_shard
 
     entries = read_index(index, shard=shard)
-    write_shard(entries, shard, shard_file, PreprocessOptions(resolution, crop, min_side), report)
+    write_shard(entries, shard, shard_file, opts=PreprocessOptions(resolution, crop, min_side), report_path=report)
 
 
 @step
@@ -51,6 +51,6 @@ def data_stats(*, counts: str, reports: list[str], manifest: str, stats: str, at
                 "min_side": min_side}
     index_counts = json.loads(Path(counts).read_text())
     shard_reports = sorted((json.loads(Path(p).read_text()) for p in reports), key=lambda r: r["shard"])
-    collect(index_counts, shard_reports, settings, manifest, stats)
+    collect(index_counts, shard_reports, settings, manifest_path=manifest, stats_path=stats)
     kept = [path for r in shard_reports for path, _ in r["kept"]]
-    write_attribute_files(index_counts.get("attribute_table"), kept, attributes, attribute_spec)
+    write_attribute_files(index_counts.get("attribute_table"), kept, out_tsv=attributes, out_json=attribute_spec)

@@ -15,7 +15,8 @@ def real_reference(*, shards: list[str], stats: str, reference: str, resolution:
     hide_gpus()
     from facegan.real_reference import compute_real_reference
 
-    compute_real_reference(list(shards), stats, resolution=resolution, n=images, seed=seed, out_npz=reference,
+    compute_real_reference(shard_files=list(shards), stats_path=stats, resolution=resolution, n=images, seed=seed,
+                           out_npz=reference,
                            fid=fid, inception_graph=inception_graph)
 
 
@@ -37,7 +38,7 @@ def attribute_classifier(*, shards: list[str], attributes: str, attribute_spec: 
             skip_report(classifier, spec.get("note", "the data set's attribute table names no attributes"))
             return
         real = read_in_order(list(shards), resolution, limit=images)
-        train_classifier(real, labels[:len(real)], attrs, seed, threshold, classifier)
+        train_classifier(real, labels[:len(real)], attrs, seed=seed, threshold=threshold, out_dir=classifier)
     finally:
         if lease:
             lease.release()

@@ -12,7 +12,7 @@ def sample(*, generator: str, samples: str, n: int, seed: int) -> None:
     from facegan.generation import load_generator
     from facegan.pictures import write_samples
 
-    write_samples(load_generator(generator), samples, n, seed)
+    write_samples(load_generator(generator), samples, n=n, seed=seed)
 
 
 @step
@@ -22,7 +22,7 @@ def grid(*, generator: str, png: str, rows: int, cols: int, seed: int) -> None:
     from facegan.generation import load_generator
     from facegan.pictures import write_grid
 
-    write_grid(load_generator(generator), png, rows, cols, seed)
+    write_grid(load_generator(generator), png, rows=rows, cols=cols, seed=seed)
 
 
 @step
@@ -30,7 +30,7 @@ def progress_gif(*, progress: str, gif: str, mp4: str, png: str, fps: float) -> 
     """The per-epoch grids as a small animated GIF and an MP4 video, and the last of them as PNG."""
     from facegan.pictures import progress_animation
 
-    progress_animation(progress, gif, mp4, png, fps)
+    progress_animation(progress, out_gif=gif, out_mp4=mp4, out_png=png, fps=fps)
 
 
 @step
@@ -64,7 +64,7 @@ def interpolate(*, generator: str, png: str, gif: str, steps: int, rows: int, se
     from facegan.generation import load_generator
     from facegan.pictures import interpolation
 
-    interpolation(load_generator(generator), png, gif, steps, rows, seed)
+    interpolation(load_generator(generator), out_png=png, out_gif=gif, steps=steps, rows=rows, seed=seed)
 
 
 @step
@@ -74,7 +74,7 @@ def compare(*, generator: str, shards: list[str], png: str, n: int, resolution: 
     from facegan.generation import load_generator
     from facegan.pictures import real_vs_fake
 
-    real_vs_fake(load_generator(generator), list(shards), resolution, png, n, seed)
+    real_vs_fake(load_generator(generator), shard_files=list(shards), resolution=resolution, out=png, n=n, seed=seed)
 
 
 @step
@@ -92,4 +92,4 @@ def export_model(*, generator: str, savedmodel: str, onnx: str, serving: str, se
     from facegan.files import write_json
     from facegan.serving import export_generator
 
-    write_json(serving, export_generator(generator, savedmodel, onnx, seed))
+    write_json(serving, export_generator(generator, savedmodel_dir=savedmodel, onnx_path=onnx, seed=seed))

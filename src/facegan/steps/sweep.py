@@ -11,5 +11,6 @@ def sweep_summary(*, metrics: list[str], histories: list[str], benchmarks: list[
     """results/sweep/summary.csv, the faces sheet and the chart (inputs in the order of ``runs``)."""
     from facegan.sweep import summarize
 
-    summarize(list(runs), dict(overrides), list(metrics), list(histories), list(benchmarks), list(faces), summary,
-              sheet, chart)
+    summarize(list(runs), overrides=dict(overrides), metrics=list(metrics), histories=list(histories),
+              benchmarks=list(benchmarks), faces=list(faces), summary=summary,
+              sheet=sheet, chart=chart)

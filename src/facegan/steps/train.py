@@ -34,7 +34,7 @@ def train(*, shards: list[str], stats: str, model: dict, training: dict, resolut
     from facegan.training import train_gan
 
     try:
-        opts = TrainOptions.from_config(model, training, resolution, seed, threads=threads)
+        opts = TrainOptions.from_config(model, training, resolution=resolution, seed=seed, threads=threads)
         train_gan(list(shards), stats_path=stats, opts=opts, outputs=TrainOutputs(**outputs), state_dir=state_dir,
                   resolved_config=config, extra_callbacks=tuple(extra_callbacks), reference=reference)
     finally:

@@ -1,4 +1,4 @@
-"""The conventions workflow users expect (issue 16): the catalog's layout, --config that works, modules,
+"""How users drive the workflow: the catalog's layout, --config that works, use as a module of another workflow,
 benchmarks per rule."""
 
 import json
@@ -16,8 +16,12 @@ def test_catalog_layout_license_and_usage_notes(repo):
     assert usage["software-stack-deployment"]["conda"] is True and usage["report"] is True
     assert "pip install" in usage["mandatory-flags"]["desc"]
     assert (repo / "LICENSE").read_text().startswith("MIT License")
-    readme = (repo / "README.md").read_text().lower()
-    assert "snakemake" in readme and "workflow" in readme
+    # the README's two commands: the demo, and the tests exactly as CI runs them
+    readme = (repo / "README.md").read_text()
+    assert "python3 -m venv .venv && .venv/bin/pip install -q -e '.[workflow]' && .venv/bin/snakemake --cores all" \
+        in readme
+    ci_command = (repo / ".ci" / "run").read_text().strip().splitlines()[-1]
+    assert ci_command.startswith("python3 -m venv .venv") and ci_command in readme
 
 
 def _plan(stdout):

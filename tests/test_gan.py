@@ -1,8 +1,5 @@
-"""Generator EMA, DiffAugment, x-flips and the real-data floor (issue 13)."""
-
-import csv
-import hashlib
-import json
+"""The GAN's training step (facegan.gan, facegan.augment): generator EMA, DiffAugment, x-flips, the
+step on one and two replicas, uint8 batches."""
 
 import keras
 import numpy as np
@@ -13,27 +10,26 @@ from facegan import augment
 from facegan.gan import GAN, ema_beta, make_optimizer
 from facegan.models import build_models
 
-# ------------------------------------------------------------------------------------------ EMA
-
 
 def test_ema_beta_follows_stylegan2_ada_with_its_ramp_up():
     # No ramp-up: a half-life of 10k images means beta^(10000/32) = 1/2.
-    beta = float(ema_beta(50_000, 32, 10.0, None))  # float32, as in the step
+    beta = float(ema_beta(50_000, 32, ema_kimg=10.0, ema_rampup=None))  # float32, as in the step
     assert beta == pytest.approx(0.5 ** (32 / 10_000), rel=1e-6)
     assert beta ** (10_000 / 32) == pytest.approx(0.5, rel=1e-4)
     # With the ramp-up, early in training the half-life is 5% of the images seen ...
-    assert float(ema_beta(20_000, 32, 10.0, 0.05)) == pytest.approx(0.5 ** (32 / 1_000), rel=1e-6)
+    assert float(ema_beta(20_000, 32, ema_kimg=10.0, ema_rampup=0.05)) == pytest.approx(0.5 ** (32 / 1_000), rel=1e-6)
     # ... capped at ema_kimg, and at the very first step G_ema is G (beta 0).
-    assert float(ema_beta(1_000_000, 32, 10.0, 0.05)) == pytest.approx(0.5 ** (32 / 10_000), rel=1e-6)
-    assert float(ema_beta(0, 32, 10.0, 0.05)) == 0.0
+    assert float(ema_beta(1_000_000, 32, ema_kimg=10.0, ema_rampup=0.05)) == pytest.approx(0.5 ** (32 / 10_000),
+                                                                                           rel=1e-6)
+    assert float(ema_beta(0, 32, ema_kimg=10.0, ema_rampup=0.05)) == 0.0
 
 
 def _tiny_gan(ema_kimg=0.0, augment_ops=(), seed=0):
     keras.utils.set_random_seed(seed)
-    g, d = build_models("dcgan", 32, 8, 4)
-    ema = build_models("dcgan", 32, 8, 4)[0] if ema_kimg else None
+    g, d = build_models(architecture="dcgan", resolution=32, latent_dim=8, width=4)
+    ema = build_models(architecture="dcgan", resolution=32, latent_dim=8, width=4)[0] if ema_kimg else None
     gan = GAN(g, d, 8, seed=seed, augment=augment_ops, generator_ema=ema, ema_kimg=ema_kimg, ema_rampup=None)
-    d_opt, g_opt = make_optimizer(2e-4, 0.5, "float32"), make_optimizer(2e-4, 0.5, "float32")
+    d_opt, g_opt = make_optimizer(2e-4, 0.5, policy="float32"), make_optimizer(2e-4, 0.5, policy="float32")
     d_opt.build(d.trainable_variables)
     g_opt.build(g.trainable_variables)
     gan.compile(d_optimizer=d_opt, g_optimizer=g_opt, jit_compile=False)
@@ -56,9 +52,6 @@ def test_each_step_moves_g_ema_towards_g_by_beta_and_copies_batchnorm_statistics
     assert not np.allclose(gan.generator_ema.trainable_weights[0].numpy(), gan.generator.trainable_weights[0].numpy())
 
 
-# ------------------------------------------------------------------------------------ augmentation
-
-
 def _batch(n=6, size=16, seed=0):
     return tf.constant(np.random.default_rng(seed).uniform(-1, 1, (n, size, size, 3)).astype("float32"))
 
@@ -74,11 +67,12 @@ def test_augmentation_is_a_function_of_its_seed_and_slices_of_the_global_batch_m
     x = _batch(8)
     ops = ("color", "translation", "cutout")
     seed = tf.constant([7, 3], tf.int64)
-    a = augment.diff_augment(x, ops, seed, 8, 0)
-    assert np.array_equal(a, augment.diff_augment(x, ops, seed, 8, 0))
-    assert not np.array_equal(a, augment.diff_augment(x, ops, tf.constant([7, 4], tf.int64), 8, 0))
+    a = augment.diff_augment(x, ops, seed=seed, global_batch=8, first=0)
+    assert np.array_equal(a, augment.diff_augment(x, ops, seed=seed, global_batch=8, first=0))
+    assert not np.array_equal(a, augment.diff_augment(x, ops, seed=tf.constant([7, 4], tf.int64), global_batch=8,
+                                                      first=0))
     # Two replicas each augmenting their half of the global batch give the one-replica result.
-    halves = [augment.diff_augment(x[k * 4:(k + 1) * 4], ops, seed, 8, k * 4) for k in (0, 1)]
+    halves = [augment.diff_augment(x[k * 4:(k + 1) * 4], ops, seed=seed, global_batch=8, first=k * 4) for k in (0, 1)]
     assert np.array_equal(a, np.concatenate(halves))
 
 
@@ -95,11 +89,12 @@ def test_translation_shifts_with_zero_padding_and_cutout_zeroes_half_the_side():
 
 
 def test_gradients_reach_the_generator_through_the_augmentation():
-    g, d = build_models("dcgan", 32, 8, 4)
+    g, d = build_models(architecture="dcgan", resolution=32, latent_dim=8, width=4)
     z = tf.random.stateless_normal([4, 8], seed=[1, 2])
     with tf.GradientTape() as tape:
         fake = g(z, training=True)
-        logits = d(augment.diff_augment(fake, augment.OPERATIONS, tf.constant([0, 0], tf.int64), 4, 0),
+        logits = d(augment.diff_augment(fake, augment.OPERATIONS, seed=tf.constant([0, 0], tf.int64), global_batch=4,
+                                        first=0),
                    training=True)
         loss = tf.reduce_mean(logits)
     grads = tape.gradient(loss, g.trainable_variables)
@@ -115,20 +110,7 @@ def test_mirror_flips_about_half_and_is_stateless():
     assert np.array_equal(out, augment.mirror_batch(x, tf.constant([1, 2], tf.int64)))
 
 
-def test_mirrored_reader_flips_the_same_images_in_every_run_of_an_epoch(tiny_shards):
-    from facegan.reader import make_dataset
-
-    def epoch(first, mirror):
-        return np.concatenate([b.numpy() for b in make_dataset(tiny_shards["files"], 32, 16, 0, first_epoch=first,
-                                                               epochs=1, shuffle_buffer=64, mirror=mirror)])
-
-    plain, mirrored = epoch(1, False), epoch(1, True)
-    same = [np.array_equal(a, b) for a, b in zip(plain, mirrored)]
-    flipped = [np.array_equal(a[:, ::-1], b) for a, b in zip(plain, mirrored)]
-    assert all(s or f for s, f in zip(same, flipped)) and 0 < sum(flipped) < len(plain)
-    assert np.array_equal(mirrored, epoch(1, True))
-
-
+@pytest.mark.slow
 @pytest.mark.slow
 def test_augmentation_and_ema_give_the_same_step_on_one_and_two_replicas(tmp_path, python):
     from pathlib import Path
@@ -144,57 +126,6 @@ def test_augmentation_and_ema_give_the_same_step_on_one_and_two_replicas(tmp_pat
     assert any(k.startswith("ema") for k in names)
     for k in names:
         np.testing.assert_allclose(two[k], one[k], rtol=1e-4, atol=2e-6, err_msg=k)
-
-
-# ------------------------------------------------------------------------------------ the floor
-
-
-def test_the_floor_compares_two_disjoint_sets_of_real_images(tiny_shards, tmp_path):
-    from facegan.reader import read_images
-    from facegan.real_reference import compute_real_reference
-    from facegan.reference import Reference
-
-    meta = compute_real_reference(tiny_shards["files"], tiny_shards["stats"], 32, 40, 0, tmp_path / "ref.npz")
-    ref = Reference(tmp_path / "ref.npz")
-    both = read_images(tiny_shards["files"], 32, 80, 0)
-    a, b = both[:40], both[40:]
-    assert np.array_equal(ref.images, a)
-    digest = {hashlib.sha256(img.tobytes()).hexdigest() for img in a}
-    assert not digest & {hashlib.sha256(img.tobytes()).hexdigest() for img in b}  # disjoint
-    assert len(digest) == 40  # and no image twice within A
-    assert meta["swd_floor"]["SWDx1e3_avg"] > 0
-    # The floor is the real-vs-real SWD: set B measured against A reads swd_vs_floor 1.
-    assert ref.swd(b)[0]["swd_vs_floor"] == pytest.approx(1.0, rel=1e-9)
-    assert (tmp_path / "ref.npz").stat().st_size < 40 * 32 * 32 * 3 + 10_000  # images as uint8, little else
-
-
-def test_compact_reference_is_within_25_mb_for_1024_images_at_64px(tmp_path):
-    from facegan import reference as evaluation
-
-    imgs = np.random.default_rng(0).integers(0, 255, (1024, 64, 64, 3), dtype=np.uint8)
-    np.savez(tmp_path / "r.npz", meta=json.dumps({}), images=imgs)
-    assert (tmp_path / "r.npz").stat().st_size < 25e6
-    assert evaluation.reference_size(1024, 2000) == 1000 and evaluation.reference_size(1024, 5000) == 1024
-
-
-# ------------------------------------------------------------------------------ SWD during training
-
-
-@pytest.mark.slow
-def test_swd_file_and_plot_have_one_point_per_measurement(tiny_shards, tmp_path, train_job):
-    from facegan.charts import swd_chart as plot_swd
-    from facegan.real_reference import compute_real_reference
-
-    compute_real_reference(tiny_shards["files"], tiny_shards["stats"], 32, 32, 0, tmp_path / "ref.npz")
-    train_job(tmp_path, tiny_shards, epochs=3, swd_every_epochs=2, ema_kimg=1, augment="translation,cutout",
-              reference=str(tmp_path / "ref.npz"))
-    with open(tmp_path / "train" / "swd.csv") as f:
-        rows = list(csv.DictReader(f))
-    assert [int(r["epoch"]) for r in rows] == [2, 3]  # every 2 epochs, and the last
-    assert all(float(r["swd_vs_floor"]) > 0 for r in rows)
-    points = plot_swd(tmp_path / "train" / "swd.csv", tmp_path / "swd.png")
-    assert points == [(2, float(rows[0]["SWDx1e3_avg"])), (3, float(rows[1]["SWDx1e3_avg"]))]
-    assert (tmp_path / "swd.png").stat().st_size > 10_000
 
 
 def test_a_uint8_batch_trains_like_the_same_batch_scaled_to_float32():

@@ -1,0 +1,79 @@
+"""The command line (facegan generate/grid/interpolate/export/doctor): bad numbers, bad model files and
+existing output folders give one line and leave nothing behind."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+
+@pytest.fixture(scope="module")
+def saved_models(tmp_path_factory):
+    import keras
+
+    from facegan.models import build_models
+
+    keras.utils.set_random_seed(0)
+    g, d = build_models(architecture="dcgan", resolution=32, latent_dim=8, width=4)
+    folder = tmp_path_factory.mktemp("models")
+    g.save(folder / "g.keras")
+    d.save(folder / "d.keras")
+    (folder / "corrupt.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 200)
+    (folder / "corrupt.keras").write_bytes(b"PK\x03\x04 not really a zip")
+    return folder
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["generate", "-n", "0"], "-n: must be at least 1, got 0"),
+    (["generate", "-n", "-1"], "-n: must be at least 1, got -1"),
+    (["grid", "--rows", "0"], "--rows: must be at least 1, got 0"),
+    (["interpolate", "--steps", "0"], "--steps: must be at least 2, got 0"),
+])
+def test_bad_command_line_numbers_are_refused_before_anything_is_written(args, expected, saved_models, tmp_path,
+                                                                         capsys):
+    from facegan.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main([*args, "--model", str(saved_models / "g.keras"), "--out", str(tmp_path / "out")])
+    assert exit_info.value.code == 2 and expected in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("model, expected", [
+    ("corrupt.h5", "is not a readable Keras model"),
+    ("corrupt.keras", "is not a readable Keras model"),
+    ("d.keras", "is not a generator"),
+    ("missing.keras", "no generator at"),
+])
+def test_bad_model_files_give_one_line_not_a_traceback(model, expected, saved_models, tmp_path, capsys):
+    from facegan.cli import main
+
+    assert main(["grid", "--model", str(saved_models / model), "--out", str(tmp_path / "g.png")]) == 1
+    err = capsys.readouterr().err
+    assert expected in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", [["grid"], ["interpolate", "--steps", "3", "--rows", "1"]])
+def test_an_existing_folder_as_out_is_named_and_nothing_is_left_behind(command, saved_models, tmp_path, capsys):
+    from facegan.cli import main
+
+    out = tmp_path / "a.b" / "faces"
+    out.mkdir(parents=True)
+    assert main([command[0], "--model", str(saved_models / "g.keras"), "--out", str(out), *command[1:]]) == 1
+    err = capsys.readouterr().err
+    assert f"{out} is a directory" in err and ".part" not in err and len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in out.parent.iterdir()) == ["faces"] and not list(out.iterdir())
+
+
+def test_many_samples_are_written_a_batch_at_a_time_with_the_same_faces(saved_models, tmp_path, monkeypatch):
+    import facegan.pictures as pictures
+    from facegan.generation import generate, latent_dim, load_generator, noise
+
+    g = load_generator(saved_models / "g.keras")
+    batches = []
+    real_generate = pictures.generate
+    monkeypatch.setattr(pictures, "generate", lambda gen, z: batches.append(len(z)) or real_generate(gen, z))
+    monkeypatch.setattr(pictures, "SAMPLE_BATCH", 4)
+    paths = pictures.write_samples(g, tmp_path / "s", n=10, seed=3)
+    assert batches == [4, 4, 2] and [p.name for p in paths][-1] == "sample_00009.png"
+    expected = generate(g, noise(10, latent_dim(g), 3))
+    assert np.array_equal(np.asarray(Image.open(paths[7])), expected[7])
