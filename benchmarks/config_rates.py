@@ -35,6 +35,11 @@ ROWS = {
     "canonical": {"model": {**CANONICAL["model"], "width": 32}, "train": CANONICAL["train"]},
     "tutorial": {"model": {"architecture": "tutorial", "width": 32},
                  "train": {**CANONICAL["train"], "learning_rate": 1e-4, "beta_1": 0.9}},
+    # the demo's width and batch (24, 16) with another step: the rows of QUALITY.md's round 5
+    "mbstd": {"model": {"width": 24, "minibatch_std": 4}, "train": {"batch_size": 16}},
+    "canonical16": {"model": {**CANONICAL["model"], "width": 24}, "train": {**CANONICAL["train"], "batch_size": 16}},
+    "tutorial16": {"model": {**CANONICAL["model"], "architecture": "tutorial", "width": 24},
+                   "train": {**CANONICAL["train"], "beta_1": 0.9, "batch_size": 16}},
 }
 
 WORKER = """
