@@ -31,12 +31,7 @@ ROOT = HERE.parent
 
 from _common import publish, table  # noqa: E402
 
-CELEBA_ATTRIBUTES = (
-    "5_o_Clock_Shadow Arched_Eyebrows Attractive Bags_Under_Eyes Bald Bangs Big_Lips Big_Nose Black_Hair Blond_Hair "
-    "Blurry Brown_Hair Bushy_Eyebrows Chubby Double_Chin Eyeglasses Goatee Gray_Hair Heavy_Makeup High_Cheekbones "
-    "Male Mouth_Slightly_Open Mustache Narrow_Eyes No_Beard Oval_Face Pale_Skin Pointy_Nose Receding_Hairline "
-    "Rosy_Cheeks Sideburns Smiling Straight_Hair Wavy_Hair Wearing_Earrings Wearing_Hat Wearing_Lipstick "
-    "Wearing_Necklace Wearing_Necktie Young").split()
+from facegan.attributes import CELEBA_ATTRIBUTES  # noqa: E402
 
 
 def face_jpegs(count: int = 64) -> list[bytes]:

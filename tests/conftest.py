@@ -61,8 +61,9 @@ def face_jpeg_bytes(i: int, size=(178, 218)) -> bytes:
     return buf.getvalue()
 
 
-def write_celeba_zip(path: Path, n: int = 12, nested: bool = True) -> Path:
-    """A zip in the layout of Kaggle's celeba-dataset.zip (images nested twice, CSVs at the top)."""
+def write_celeba_zip(path: Path, n: int = 12, nested: bool = True, all_attributes: bool = False) -> Path:
+    """A zip in the layout of Kaggle's celeba-dataset.zip (images nested twice, CSVs at the top); the attribute
+    table has only Smiling, or with ``all_attributes`` CelebA's real header of 40 names (seeded -1/1 values)."""
     folder = "img_align_celeba/img_align_celeba/" if nested else "img_align_celeba/"
     with zipfile.ZipFile(path, "w") as zf:
         for i in range(1, n + 1):
@@ -70,7 +71,15 @@ def write_celeba_zip(path: Path, n: int = 12, nested: bool = True) -> Path:
         rows = ["image_id,partition"] + [f"{i:06d}.jpg,{0 if i <= n - 4 else (1 if i <= n - 2 else 2)}"
                                          for i in range(1, n + 1)]
         zf.writestr("list_eval_partition.csv", "\n".join(rows) + "\n")
-        zf.writestr("list_attr_celeba.csv", "image_id,Smiling\n" + "".join(f"{i:06d}.jpg,1\n" for i in range(1, n + 1)))
+        if all_attributes:
+            from facegan.attributes import CELEBA_ATTRIBUTES
+
+            values = np.random.default_rng(0).choice(["-1", "1"], size=(n, len(CELEBA_ATTRIBUTES)))
+            zf.writestr("list_attr_celeba.csv", ",".join(["image_id", *CELEBA_ATTRIBUTES]) + "\n" + "".join(
+                ",".join([f"{i:06d}.jpg", *values[i - 1]]) + "\n" for i in range(1, n + 1)))
+        else:
+            zf.writestr("list_attr_celeba.csv",
+                        "image_id,Smiling\n" + "".join(f"{i:06d}.jpg,1\n" for i in range(1, n + 1)))
     return path
 
 
@@ -101,7 +110,9 @@ def run_snakemake(workdir: Path, config: dict | None, *args: str, check: bool = 
 
 
 def build_tiny_shards(root: Path, count: int = 96, shards: int = 2, resolution: int = 32) -> dict:
-    """The data stage's functions run directly (no Snakemake): synthetic faces -> shards + stats.json."""
+    """The data stage's functions run directly (no Snakemake): synthetic faces -> shards, stats.json and the
+    attribute files."""
+    from facegan.attributes import write_attribute_files
     from facegan.datastats import collect
     from facegan.index import build_index
     from facegan.preprocess import PreprocessOptions, write_shard
@@ -118,7 +129,11 @@ def build_tiny_shards(root: Path, count: int = 96, shards: int = 2, resolution: 
     stats_path = root / "results" / "data" / "stats.json"
     collect(counts, reports, {"resolution": resolution}, manifest_path=root / "results/data/manifest.tsv",
             stats_path=stats_path)
-    return {"files": files, "stats": str(stats_path), "stats_json": json.loads(stats_path.read_text())}
+    attributes, spec = root / "results" / "data" / "attributes.tsv", root / "results" / "data" / "attributes.json"
+    write_attribute_files(counts.get("attribute_table"), [p for r in reports for p, _ in r["kept"]],
+                          out_tsv=attributes, out_json=spec)
+    return {"files": files, "stats": str(stats_path), "stats_json": json.loads(stats_path.read_text()),
+            "attributes": str(attributes), "attribute_spec": str(spec)}
 
 
 def run_training(workdir: Path, data: dict, *, timeout: int = 600, check: bool = True, model: dict | None = None,
@@ -137,7 +152,9 @@ def run_training(workdir: Path, data: dict, *, timeout: int = 600, check: bool =
         "step": {"shards": data["files"], "stats": data["stats"], **train_output_paths(out),
                  "model": {**TINY_MODEL, **(model or {})},
                  "training": {**TINY_TRAIN, **train_keys}, "resolution": resolution, "seed": 0,
-                 "state_dir": str(workdir / "train_state"), "reference": reference},
+                 "state_dir": str(workdir / "train_state"), "reference": reference,
+                 **({"attributes": data["attributes"], "attribute_spec": data["attribute_spec"]}
+                    if (model or {}).get("conditions") else {})},
         "log_file": str(workdir / "train.log"),
         "sleep_per_step": sleep_per_step,
         "poison_after_epoch": poison_after_epoch,
@@ -260,6 +277,8 @@ JOB_SERVER = JobServer()
 
 def model_weights(path: Path) -> list:
     import keras
+
+    import facegan.layers  # noqa: F401 - a conditioned model holds facegan's ConditionEncoding
 
     return keras.models.load_model(path).get_weights()
 

@@ -1,5 +1,5 @@
-"""The command line (facegan generate/grid/interpolate/export/doctor): bad numbers, bad model files and
-existing output folders give one line and leave nothing behind."""
+"""The command line (facegan generate/grid/interpolate/export/doctor): bad numbers, bad model files, bad
+conditions and existing output folders give one line and leave nothing behind."""
 
 import numpy as np
 import pytest
@@ -12,11 +12,17 @@ def saved_models(tmp_path_factory):
 
     from facegan.models import build_models
 
+    from facegan.conditioning import Conditioning
+
     keras.utils.set_random_seed(0)
     g, d = build_models(architecture="dcgan", resolution=32, latent_dim=8, width=4)
     folder = tmp_path_factory.mktemp("models")
     g.save(folder / "g.keras")
     d.save(folder / "d.keras")
+    spec = Conditioning(("glasses", "hair_colour"), (("no", "yes"), ("black", "red")), ((0, 0), (1, 0), (0, 1)),
+                        (0.6, 0.3, 0.1))
+    build_models(architecture="dcgan", resolution=32, latent_dim=8, width=4, conditions=spec.names,
+                 conditioning=spec.to_json())[0].save(folder / "conditioned.keras")
     (folder / "corrupt.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 200)
     (folder / "corrupt.keras").write_bytes(b"PK\x03\x04 not really a zip")
     return folder
@@ -77,3 +83,40 @@ def test_many_samples_are_written_a_batch_at_a_time_with_the_same_faces(saved_mo
     assert batches == [4, 4, 2] and [p.name for p in paths][-1] == "sample_00009.png"
     expected = generate(g, noise(10, latent_dim(g), 3))
     assert np.array_equal(np.asarray(Image.open(paths[7])), expected[7])
+
+
+def test_a_conditioned_generator_makes_the_faces_asked_for(saved_models, tmp_path, capsys, monkeypatch):
+    from facegan import pictures
+    from facegan.cli import main
+
+    asked = []
+    real_generate = pictures.generate
+    monkeypatch.setattr(pictures, "generate", lambda g, z: asked.append(z[1]) or real_generate(g, z))
+    model = str(saved_models / "conditioned.keras")
+    assert main(["generate", "--model", model, "--condition", "glasses=yes", "--condition", "hair_colour=red",
+                 "-n", "5", "--out", str(tmp_path / "faces")]) == 0
+    assert "wrote 5 faces to" in capsys.readouterr().out and len(list((tmp_path / "faces").glob("*.png"))) == 5
+    assert (np.concatenate(asked) == [1, 1]).all()
+    asked.clear()
+    assert main(["grid", "--model", model, "--condition", "glasses=yes", "--rows", "2", "--cols", "8",
+                 "--out", str(tmp_path / "grid.png")]) == 0
+    drawn = np.concatenate(asked)
+    assert (drawn[:, 0] == 1).all() and set(drawn[:, 1]) == {0}  # the data hold no red hair with glasses
+    assert main(["generate", "--model", model, "--list-conditions"]) == 0
+    assert "conditioned on glasses: no/yes; hair_colour: black/red" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("model, condition, expected", [
+    ("conditioned", "glasses=maybe", "--condition 'glasses=maybe': glasses is one of no, yes"),
+    ("conditioned", "hat=yes", "this generator is conditioned on glasses, hair_colour, not 'hat'"),
+    ("conditioned", "glasses", "write it as name=value, e.g. glasses=yes"),
+    ("g", "glasses=yes", "is not conditioned: it takes no --condition"),
+])
+def test_bad_conditions_give_one_line_and_write_nothing(model, condition, expected, saved_models, tmp_path, capsys):
+    from facegan.cli import main
+
+    out = tmp_path / "faces"
+    assert main(["generate", "--model", str(saved_models / f"{model}.keras"), "--condition", condition,
+                 "--out", str(out)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and expected in err[0] and not out.exists()

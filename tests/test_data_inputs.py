@@ -11,17 +11,13 @@ import pytest
 from conftest import face_jpeg_bytes
 
 import facegan.sources as sources
-from facegan.attributes import read_table, write_attribute_files
+from facegan.attributes import CELEBA_ATTRIBUTES, read_table, write_attribute_files
 from facegan.errors import FaceganError
 from facegan.index import build_index, read_partitions
 from facegan.sources import SourceError, fetch, unpack_archive
 from facegan.tables import TableError
 
-CELEBA_NAMES = ("5_o_Clock_Shadow Arched_Eyebrows Attractive Bags_Under_Eyes Bald Bangs Big_Lips Big_Nose Black_Hair "
-                "Blond_Hair Blurry Brown_Hair Bushy_Eyebrows Chubby Double_Chin Eyeglasses Goatee Gray_Hair "
-                "Heavy_Makeup High_Cheekbones Male Mouth_Slightly_Open Mustache Narrow_Eyes No_Beard Oval_Face "
-                "Pale_Skin Pointy_Nose Receding_Hairline Rosy_Cheeks Sideburns Smiling Straight_Hair Wavy_Hair "
-                "Wearing_Earrings Wearing_Hat Wearing_Lipstick Wearing_Necklace Wearing_Necktie Young").split()
+CELEBA_NAMES = list(CELEBA_ATTRIBUTES)
 
 
 def celeba_csv(sep=",", names=CELEBA_NAMES, values=40):

@@ -13,14 +13,15 @@ pytestmark = pytest.mark.slow
 HERE = Path(__file__).parent
 
 
-def _step(python, tmp_path, replicas):
+def _step(python, tmp_path, replicas, *extra):
     out = tmp_path / f"r{replicas}.npz"
-    python([HERE / "one_step.py", replicas, out, "dcgan"], timeout=300)
+    python([HERE / "one_step.py", replicas, out, "dcgan", *extra], timeout=300)
     return np.load(out)
 
 
-def test_two_replicas_match_one_replica_after_a_step(tmp_path, python):
-    one, two = _step(python, tmp_path, 1), _step(python, tmp_path, 2)
+@pytest.mark.parametrize("extra", [(), ("conditioned",)], ids=["unconditioned", "conditioned"])
+def test_two_replicas_match_one_replica_after_a_step(tmp_path, python, extra):
+    one, two = _step(python, tmp_path, 1, *extra), _step(python, tmp_path, 2, *extra)
     assert int(one["replicas"]) == 1 and int(two["replicas"]) == 2
     n = len([k for k in one.files if k.startswith("w")])
     for i in range(n):

@@ -71,6 +71,14 @@ def test_progress_animation_has_one_labelled_frame_per_epoch_and_a_video(tmp_pat
     assert np.array_equal(last[-70:, :, 0], np.full((70, 70), 200))
 
 
+def test_a_one_epoch_run_makes_a_one_frame_gif(tmp_path):
+    Image.new("RGB", (70, 70), (90, 0, 0)).save(tmp_path / "epoch_0001.png")
+    assert pictures.progress_animation(tmp_path, out_gif=tmp_path / "p.gif", out_mp4=tmp_path / "p.mp4",
+                                       out_png=tmp_path / "p.png", fps=4) == 1
+    with Image.open(tmp_path / "p.gif") as gif:
+        assert gif.n_frames == 1
+
+
 def test_long_runs_make_a_gif_of_at_most_24_reduced_frames(tmp_path):
     from facegan.animations import MAX_FRAMES, MAX_SIDE, pick_frames
 

@@ -37,7 +37,9 @@ def write_gif(frames: list[np.ndarray], out: str | Path, *, fps: float, hold_las
     durations[-1] *= hold_last
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(out) as tmp:
-        iio.imwrite(tmp, np.stack(frames), extension=".gif", duration=durations, loop=0)
+        # Pillow takes a list of durations only for several frames (train.epochs: 1 makes one)
+        iio.imwrite(tmp, np.stack(frames), extension=".gif", duration=durations if len(frames) > 1 else durations[0],
+                    loop=0)
 
 
 def _pad(frame: np.ndarray) -> np.ndarray:

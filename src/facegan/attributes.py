@@ -19,39 +19,25 @@ from __future__ import annotations
 
 import colorsys
 import csv
-import json
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from facegan.attribute_files import MISSING, Attribute, load_attribute_files  # noqa: F401 - the data stage's files
 from facegan.files import atomic_output, write_json, write_text
 from facegan.tables import TableError, read_rows
 
 log = logging.getLogger(__name__)
 
 TABLE_FILES = ("list_attr_celeba.csv", "list_attr_celeba.txt", "list_attr_synthetic.csv")
-MISSING = -1
-
-
-@dataclass(frozen=True)
-class Attribute:
-    name: str
-    classes: tuple[str, ...]
-    # unknown (not predicted, not counted) for images whose attribute ``key`` is one of these classes
-    unknown_when: dict[str, tuple[str, ...]] = field(default_factory=dict)
-
-    @property
-    def binary(self) -> bool:
-        return self.classes == ("no", "yes")
-
-    def to_json(self) -> dict:
-        return {"name": self.name, "classes": list(self.classes), "unknown_when": self.unknown_when}
-
-    @classmethod
-    def from_json(cls, d: dict) -> Attribute:
-        return cls(d["name"], tuple(d["classes"]), {k: tuple(v) for k, v in d.get("unknown_when", {}).items()})
+# CelebA's 40 binary attributes in its tables' order (the header of list_attr_celeba.csv after image_id)
+CELEBA_ATTRIBUTES = tuple(
+    "5_o_Clock_Shadow Arched_Eyebrows Attractive Bags_Under_Eyes Bald Bangs Big_Lips Big_Nose Black_Hair Blond_Hair "
+    "Blurry Brown_Hair Bushy_Eyebrows Chubby Double_Chin Eyeglasses Goatee Gray_Hair Heavy_Makeup High_Cheekbones "
+    "Male Mouth_Slightly_Open Mustache Narrow_Eyes No_Beard Oval_Face Pale_Skin Pointy_Nose Receding_Hairline "
+    "Rosy_Cheeks Sideburns Smiling Straight_Hair Wavy_Hair Wearing_Earrings Wearing_Hat Wearing_Lipstick "
+    "Wearing_Necklace Wearing_Necktie Young".split())
 
 
 class AttributeTableError(TableError):
@@ -167,16 +153,6 @@ def write_attribute_files(table: str | None, manifest_paths: list[str], *, out_t
     write_json(out_json, spec)
     log.info("attributes: %d per image from %s (%d kept images not in the table)", len(attrs), table, missing)
     return spec
-
-
-def load_attribute_files(tsv: str | Path, spec_json: str | Path) -> tuple[list[Attribute], np.ndarray]:
-    """The attributes and a (images, attributes) int array of class indices in manifest order."""
-    spec = json.loads(Path(spec_json).read_text())
-    attrs = [Attribute.from_json(a) for a in spec["attributes"]]
-    with open(tsv, newline="", encoding="utf-8", errors="surrogateescape") as f:
-        rows = list(csv.reader(f, delimiter="\t"))[1:]
-    labels = np.array([[int(v) for v in r[1:]] for r in rows], dtype=np.int64).reshape(len(rows), len(attrs))
-    return attrs, labels
 
 
 # ------------------------------------------------------------------------------------ unknown values

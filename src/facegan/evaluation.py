@@ -48,10 +48,10 @@ def _fid(reference: Reference, fake: np.ndarray, inception_graph: str, seed: int
 
 def evaluate_generator(generator_path: str, *, training_options_path: str, reference_path: str, n: int, seed: int,
                        out_json: str | Path, inception_graph: str = "",
-                       classifier_dir: str | Path | None = None) -> dict:
+                       classifier_dir: str | Path | None = None, obedience_images: int = 250) -> dict:
     import keras
 
-    from facegan.generation import load_generator
+    from facegan.generation import conditioning_of, load_generator
     from facegan.models import models_for
 
     reference = Reference(reference_path)
@@ -63,7 +63,8 @@ def evaluate_generator(generator_path: str, *, training_options_path: str, refer
     fake = reference.fakes(generator)
     model = json.loads(Path(training_options_path).read_text())["train_options"]["model"]
     keras.utils.set_random_seed(seed)
-    untrained_g, _ = models_for(model)
+    spec = conditioning_of(generator)
+    untrained_g, _ = models_for(model, conditioning=spec and spec.to_json())
     trained, untrained = reference.swd(fake, reference.fakes(untrained_g))
     n = reference.n
 
@@ -78,6 +79,8 @@ def evaluate_generator(generator_path: str, *, training_options_path: str, refer
     result.update(_fid(reference, fake, inception_graph, seed))
     if classifier_dir is not None:
         result["attributes"] = _attributes(classifier_dir, reference.images, fake)
+        if spec is not None:
+            result["obedience"] = _obedience(generator, classifier_dir, per_value=obedience_images, seed=seed)
     Path(out_json).parent.mkdir(parents=True, exist_ok=True)
     write_json(out_json, result)
     log.info("SWD avg x1e3: trained %.2f = %.2fx the real-data floor %.2f; untrained %.2f (ratio %.3f)",
@@ -104,4 +107,21 @@ def _attributes(classifier_dir: str | Path, real: np.ndarray, fake: np.ndarray) 
              100 * result["joint_min_share"], result["real_vs_real"]["joint_coverage"], result["max_tvd"],
              result["real_vs_real"]["max_tvd"])
     log.info("largest differences: %s", "; ".join(result["largest_differences"]))
+    return result
+
+
+def _obedience(generator, classifier_dir: str | Path, *, per_value: int, seed: int) -> dict:
+    """A conditioned generator's obedience for metrics.json, logged in words."""
+    from facegan import attribute_classifier
+    from facegan.obedience import obedience
+
+    model, report = attribute_classifier.load(classifier_dir)
+    if model is None:
+        log.info("obedience not measured: %s", report["skipped"])
+        return {"skipped": report["skipped"]}
+    result = obedience(generator, model, report, per_value=per_value, seed=seed)
+    for line in result["lines"]:
+        log.info("obeys %s", line)
+    for name, why in result["not_read"].items():
+        log.info("obedience to %s not measured: %s", name, why)
     return result

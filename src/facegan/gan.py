@@ -20,6 +20,10 @@ unchanged when they are off):
   applied lazily as StyleGAN2-ADA does: on every ``r1_every``-th step only, weighted by ``r1_every``, from
   its own discriminator pass on the (augmented) real batch.
 
+Conditioned (``conditioning``, :mod:`facegan.conditioning`): batches are ``(images, conditions)``; the
+discriminator scores each real image with its own conditions, and the generated faces' conditions are
+drawn from the data's joint distribution, statelessly from ``(seed, step)`` like the noise.
+
 Distribution: each replica's loss is ``tf.nn.compute_average_loss(..., global_batch_size)``, so the
 gradients Keras sums over replicas equal the gradient of the global-batch mean. The noise and the
 augmentation of the whole global batch are drawn statelessly from ``(seed, step)`` and each replica
@@ -34,8 +38,8 @@ import tensorflow as tf
 from facegan.augment import diff_augment
 
 LOSSES = ("bce", "hinge")
-# First halves of the stateless seeds of the augmentation streams (the noise uses the run's seed itself).
-AUGMENT_REAL_SEED, AUGMENT_FAKE_SEED = 0x5EED_0001, 0x5EED_0002
+# First halves of the stateless seeds of the augmentation and condition streams (the noise uses the run's seed).
+AUGMENT_REAL_SEED, AUGMENT_FAKE_SEED, CONDITION_SEED = 0x5EED_0001, 0x5EED_0002, 0x5EED_0003
 
 
 def ema_beta(images_seen, batch, *, ema_kimg: float, ema_rampup: float | None):
@@ -50,7 +54,7 @@ class GAN(keras.Model):
     def __init__(self, generator: keras.Model, discriminator: keras.Model, latent_dim: int, seed: int = 0,
                  label_smoothing: float = 0.0, *, loss: str = "bce", augment: tuple[str, ...] = (),
                  generator_ema: keras.Model | None = None, ema_kimg: float = 0.0, ema_rampup: float | None = None,
-                 r1_gamma: float = 0.0, r1_every: int = 16, **kwargs):
+                 r1_gamma: float = 0.0, r1_every: int = 16, conditioning=None, **kwargs):
         super().__init__(**kwargs)
         if loss not in LOSSES:
             raise ValueError(f"train.loss must be one of {LOSSES}, got {loss!r}")
@@ -64,6 +68,10 @@ class GAN(keras.Model):
         self.augment = tuple(augment)
         self.ema_kimg, self.ema_rampup = float(ema_kimg), ema_rampup
         self.r1_gamma, self.r1_every = float(r1_gamma), int(r1_every)
+        self.conditioning = conditioning
+        if conditioning is not None:
+            self.condition_combos = tf.constant(conditioning.combos, tf.int32)
+            self.condition_logits = tf.math.log(tf.constant([conditioning.shares], tf.float32))
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         # The first step whose loss was not finite (-1: none yet), set inside the compiled step so the host
@@ -98,6 +106,12 @@ class GAN(keras.Model):
         z = tf.random.stateless_normal([global_batch, self.latent_dim], seed=seed)
         return z[replica_id * per_replica:(replica_id + 1) * per_replica]
 
+    def fake_conditions(self, step, global_batch, *, per_replica, replica_id):
+        """This replica's slice of the generated faces' conditions for ``step``, from the data's joint."""
+        seed = tf.stack([tf.constant(CONDITION_SEED + self.noise_seed * 4, tf.int64), tf.cast(step, tf.int64)])
+        picks = tf.random.stateless_categorical(self.condition_logits, global_batch, seed=seed)[0]
+        return tf.gather(self.condition_combos, picks[replica_id * per_replica:(replica_id + 1) * per_replica])
+
     def _augment(self, images, stream: int, step, global_batch, first):
         seed = tf.stack([tf.constant(stream + self.noise_seed * 4, tf.int64), tf.cast(step, tf.int64)])
         return diff_augment(images, self.augment, seed=seed, global_batch=global_batch, first=first)
@@ -111,7 +125,8 @@ class GAN(keras.Model):
         d = self._bce(real_targets, real_logits) + self._bce(tf.zeros_like(fake_logits), fake_logits)
         return d, self._bce(tf.ones_like(fake_logits), fake_logits)
 
-    def train_step(self, real):
+    def train_step(self, data):
+        real, real_c = data if self.conditioning is not None else (data, None)
         if real.dtype == tf.uint8:  # the memory reader's batches: 4x fewer bytes to the device, scaled here
             real = tf.cast(real, tf.float32) / 127.5 - 1.0
         ctx = tf.distribute.get_replica_context()
@@ -119,20 +134,23 @@ class GAN(keras.Model):
         per_replica = tf.shape(real)[0]
         global_batch = per_replica * replicas
         step = tf.identity(self.d_optimizer.iterations)  # this step's number, read before the updates
-        z = self.noise(step, global_batch, per_replica=per_replica, replica_id=ctx.replica_id_in_sync_group)
+        replica = ctx.replica_id_in_sync_group
+        z = self.noise(step, global_batch, per_replica=per_replica, replica_id=replica)
+        fake_c = None if real_c is None else self.fake_conditions(step, global_batch, per_replica=per_replica,
+                                                                   replica_id=replica)
 
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            fake = self.generator(z, training=True)
+            fake = self.generator(self._with(z, fake_c), training=True)
             if self.augment:
-                first = ctx.replica_id_in_sync_group * per_replica
+                first = replica * per_replica
                 real = self._augment(real, AUGMENT_REAL_SEED, step, global_batch, first)
                 fake = self._augment(fake, AUGMENT_FAKE_SEED, step, global_batch, first)
-            real_logits = self.discriminator(real, training=True)
-            fake_logits = self.discriminator(fake, training=True)
+            real_logits = self.discriminator(self._with(real, real_c), training=True)
+            fake_logits = self.discriminator(self._with(fake, fake_c), training=True)
             d_per_example, g_per_example = self._loss_terms(real_logits, fake_logits)
             d_loss = tf.nn.compute_average_loss(d_per_example, global_batch_size=global_batch)
             if self.r1_gamma > 0:
-                d_loss += self._lazy_r1(real, step, global_batch)
+                d_loss += self._lazy_r1(real, real_c, step, global_batch)
             g_loss = tf.nn.compute_average_loss(g_per_example, global_batch_size=global_batch)
             # Loss scaling for mixed_float16 (a no-op for other optimizers).
             d_scaled = self.d_optimizer.scale_loss(d_loss)
@@ -170,20 +188,25 @@ class GAN(keras.Model):
                     nonfinite_step=tf.identity(self.nonfinite_step))
         return logs
 
-    def _r1_penalty(self, real):
+    @staticmethod
+    def _with(x, conditions):
+        """A network's input: ``x`` alone, or with its conditions."""
+        return x if conditions is None else [x, conditions]
+
+    def _r1_penalty(self, real, conditions):
         """Per-example |grad_x D(x)|^2 on the real batch (its own discriminator pass, differentiable)."""
         real = tf.identity(real)  # a tensor of this branch's graph: the tape watches the one the pass reads
         with tf.GradientTape() as tape:
             tape.watch(real)
-            logits = tf.cast(self.discriminator(real, training=True), tf.float32)
+            logits = tf.cast(self.discriminator(self._with(real, conditions), training=True), tf.float32)
         grad = tf.cast(tape.gradient(logits, real), tf.float32)  # of the sum: each row depends on its own image
         return tf.reduce_sum(tf.square(grad), axis=[1, 2, 3])
 
-    def _lazy_r1(self, real, step, global_batch):
+    def _lazy_r1(self, real, conditions, step, global_batch):
         """This replica's share of the R1 loss: ``r1_every * gamma / 2`` times the penalty's mean on every
         ``r1_every``-th step, 0 on the others."""
         def penalty():
-            per_example = self._r1_penalty(real) * (self.r1_gamma / 2 * self.r1_every)
+            per_example = self._r1_penalty(real, conditions) * (self.r1_gamma / 2 * self.r1_every)
             return tf.nn.compute_average_loss(per_example, global_batch_size=global_batch)
 
         return tf.cond(tf.equal(step % self.r1_every, 0), penalty, lambda: tf.constant(0.0))

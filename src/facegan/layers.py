@@ -74,3 +74,33 @@ class MinibatchStddev(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "group_size": self.group_size}
+
+
+@keras.saving.register_keras_serializable(package="facegan")
+class ConditionEncoding(keras.layers.Layer):
+    """Conditions ``(batch, attributes)`` of class indices -> the concatenated one-hot codes of every
+    attribute (``(batch, classes of all attributes)``; an unknown value, -1, is all zeros). Its config holds
+    the :class:`facegan.conditioning.Conditioning` (names, classes and the data's joint distribution), so a
+    saved generator knows what it can be asked for."""
+
+    def __init__(self, conditioning: dict, **kwargs):
+        super().__init__(**kwargs)
+        self.conditioning = conditioning
+
+    @property
+    def spec(self):
+        from facegan.conditioning import Conditioning
+
+        return Conditioning.from_json(self.conditioning)
+
+    def call(self, labels):
+        labels = tf.cast(labels, tf.int32)
+        codes = [tf.one_hot(labels[:, i], len(classes), dtype=self.compute_dtype)
+                 for i, classes in enumerate(self.conditioning["classes"])]
+        return tf.concat(codes, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], sum(len(c) for c in self.conditioning["classes"]))
+
+    def get_config(self):
+        return {**super().get_config(), "conditioning": self.conditioning}

@@ -22,6 +22,11 @@ Options beyond the canonical networks (each off by default, so the canonical mod
   ``d_norm="none"``: the discriminator without normalisation (for the R1 penalty, StyleGAN2's setup);
 * ``minibatch_std=G``: StyleGAN's minibatch standard deviation feature before the discriminator's last
   layer (groups of ``G`` images; one feature map).
+* ``conditioning`` (a :class:`facegan.conditioning.Conditioning` as JSON): both networks take a second
+  input, the conditions (one class index per attribute). The generator reads their one-hot codes beside
+  the noise (cGAN's embedding: the first layer's weights on the codes are each class's embedding); the
+  discriminator adds a projection term, the inner product of a class embedding with its globally pooled
+  last features (Miyato & Koyama 2018, the cGAN-PD of the mimicry tables).
 
 Outputs are float32 even under a mixed-precision policy (the last layer's dtype), so losses and
 exported images never lose precision.
@@ -35,7 +40,7 @@ from dataclasses import asdict
 import keras
 from keras import layers
 
-from facegan.layers import FusedBatchNormalization, MinibatchStddev
+from facegan.layers import ConditionEncoding, FusedBatchNormalization, MinibatchStddev
 from facegan.options import D_NORMS, UPSAMPLINGS, ModelOptions, canonical_architecture
 
 # BatchNormalization kinds: "keras" (plain; exported models), "fused" (one fused op per training
@@ -89,12 +94,37 @@ def _apply(stack, x):
     return x
 
 
+def _condition_input(conditioning: dict | None):
+    if not conditioning:
+        return None, None
+    labels = keras.Input((len(conditioning["names"]),), dtype="int32", name="conditions")
+    return labels, ConditionEncoding(conditioning, name="condition_encoding")(labels)
+
+
+def _generator_input(latent_dim: int, conditioning: dict | None):
+    """(the generator's inputs, the vector its first layer reads): the noise, and the condition codes."""
+    z = keras.Input((latent_dim,), name="z")
+    labels, codes = _condition_input(conditioning)
+    if labels is None:
+        return z, z
+    return [z, labels], layers.Concatenate(name="z_and_conditions")([z, codes])
+
+
+def _with_projection(logit, features, labels, codes, d_norm: str):
+    """``logit`` plus the projection term <embed(conditions), pooled features> (no-op unconditioned)."""
+    if labels is None:
+        return logit
+    pooled = layers.GlobalAveragePooling2D()(features)
+    embedded = _d_layer(layers.Dense(features.shape[-1], use_bias=False, name="condition_embedding"), d_norm)(codes)
+    return layers.Add()([logit, layers.Dot(axes=1)([pooled, embedded])])
+
+
 def dcgan_generator(resolution: int = 64, *, latent_dim: int = 100, width: int = 64, batchnorm: str = "keras",
-                    upsample: str = "transposed") -> keras.Model:
+                    upsample: str = "transposed", conditioning: dict | None = None) -> keras.Model:
     n = _stages(resolution, 4)  # 64 -> 4 stride-2 stages after the 4x4 projection
     init = _dcgan_init()
-    z = keras.Input((latent_dim,), name="z")
-    x = layers.Reshape((1, 1, latent_dim))(z)
+    inputs, x = _generator_input(latent_dim, conditioning)
+    x = layers.Reshape((1, 1, x.shape[-1]))(x)
     x = layers.Conv2DTranspose(width * 2 ** (n - 1), 4, strides=1, padding="valid", use_bias=False,
                                kernel_initializer=init)(x)
     x = layers.ReLU()(_bn(batchnorm)(x))
@@ -103,7 +133,7 @@ def dcgan_generator(resolution: int = 64, *, latent_dim: int = 100, width: int =
         x = layers.ReLU()(_bn(batchnorm)(x))
     x = _apply(_upscale(3, 4, upsample, init), x)
     out = layers.Activation("tanh", dtype="float32", name="image")(x)
-    return keras.Model(z, out, name="generator")
+    return keras.Model(inputs, out, name="generator")
 
 
 def _d_layer(layer, d_norm: str):
@@ -113,10 +143,11 @@ def _d_layer(layer, d_norm: str):
 
 
 def dcgan_discriminator(resolution: int = 64, *, width: int = 64, batchnorm: str = "keras", d_norm: str = "standard",
-                        minibatch_std: int = 0) -> keras.Model:
+                        minibatch_std: int = 0, conditioning: dict | None = None) -> keras.Model:
     n = _stages(resolution, 4)
     init = _dcgan_init()
     img = keras.Input((resolution, resolution, 3), name="image")
+    labels, codes = _condition_input(conditioning)
     x = img
     for i in range(n):
         x = _d_layer(layers.Conv2D(width * 2 ** i, 4, strides=2, padding="same", use_bias=False,
@@ -124,19 +155,21 @@ def dcgan_discriminator(resolution: int = 64, *, width: int = 64, batchnorm: str
         if i > 0 and d_norm == "standard":
             x = _bn(batchnorm)(x)
         x = layers.LeakyReLU(0.2)(x)
+    features = x
     if minibatch_std:
         x = MinibatchStddev(minibatch_std)(x)
     x = _d_layer(layers.Conv2D(1, 4, strides=1, padding="valid", use_bias=False, kernel_initializer=init), d_norm)(x)
-    out = layers.Activation("linear", dtype="float32", name="logit")(layers.Flatten()(x))
-    return keras.Model(img, out, name="discriminator")
+    logit = _with_projection(layers.Flatten()(x), features, labels, codes, d_norm)
+    out = layers.Activation("linear", dtype="float32", name="logit")(logit)
+    return keras.Model(img if labels is None else [img, labels], out, name="discriminator")
 
 
 def tutorial_generator(resolution: int = 64, *, latent_dim: int = 100, width: int = 64, batchnorm: str = "keras",
-                       upsample: str = "transposed") -> keras.Model:
+                       upsample: str = "transposed", conditioning: dict | None = None) -> keras.Model:
     n = _stages(resolution, 8)
     top = width * 2 ** n
-    z = keras.Input((latent_dim,), name="z")
-    x = layers.Dense(8 * 8 * top, use_bias=False)(z)
+    inputs, x = _generator_input(latent_dim, conditioning)
+    x = layers.Dense(8 * 8 * top, use_bias=False)(x)
     x = layers.LeakyReLU(0.2)(_batchnorm_layer(batchnorm)(x))
     x = layers.Reshape((8, 8, top))(x)
     x = layers.Conv2DTranspose(top // 2, 5, strides=1, padding="same", use_bias=False)(x)
@@ -147,41 +180,53 @@ def tutorial_generator(resolution: int = 64, *, latent_dim: int = 100, width: in
         x = layers.LeakyReLU(0.2)(_batchnorm_layer(batchnorm)(x))
     x = _apply(_upscale(3, 5, upsample, init), x)
     out = layers.Activation("tanh", dtype="float32", name="image")(x)
-    return keras.Model(z, out, name="generator")
+    return keras.Model(inputs, out, name="generator")
 
 
 def tutorial_discriminator(resolution: int = 64, *, width: int = 64, batchnorm: str = "keras", d_norm: str = "standard",
-                           minibatch_std: int = 0) -> keras.Model:
+                           minibatch_std: int = 0, conditioning: dict | None = None) -> keras.Model:
     """``d_norm``: the tutorial's discriminator has no normalisation, so "standard" and "none" are the same."""
     n = _stages(resolution, 8)
     img = keras.Input((resolution, resolution, 3), name="image")
+    labels, codes = _condition_input(conditioning)
     x = img
     for i in range(n):
         x = _d_layer(layers.Conv2D(width * 2 ** i, 5, strides=2, padding="same"), d_norm)(x)
         x = layers.Dropout(0.3)(layers.LeakyReLU(0.2)(x))
+    features = x
     if minibatch_std:
         x = MinibatchStddev(minibatch_std)(x)
     x = _d_layer(layers.Dense(1), d_norm)(layers.Flatten()(x))
-    out = layers.Activation("linear", dtype="float32", name="logit")(x)
-    return keras.Model(img, out, name="discriminator")
+    out = layers.Activation("linear", dtype="float32", name="logit")(_with_projection(x, features, labels, codes,
+                                                                                      d_norm))
+    return keras.Model(img if labels is None else [img, labels], out, name="discriminator")
 
 
 def build_models(*, architecture: str, resolution: int, latent_dim: int, width: int, batchnorm: str = "keras",
-                 upsample: str = "transposed", d_norm: str = "standard",
-                 minibatch_std: int = 0) -> tuple[keras.Model, keras.Model]:
-    """(generator, discriminator) for ``model.architecture`` and the model options (see the module's docstring)."""
+                 upsample: str = "transposed", d_norm: str = "standard", minibatch_std: int = 0,
+                 conditions: tuple = (), conditioning: dict | None = None) -> tuple[keras.Model, keras.Model]:
+    """(generator, discriminator) for ``model.architecture`` and the model options (see the module's docstring).
+    ``conditions`` (the config's names) must be the names of ``conditioning``, which the data resolve."""
+    if tuple(conditions) != tuple((conditioning or {}).get("names", ())):
+        raise ValueError(f"model.conditions {list(conditions)} needs the data's conditioning on those attributes, "
+                         f"got {conditioning and conditioning.get('names')}")
     if canonical_architecture(architecture) == "dcgan":
         make_g, make_d = dcgan_generator, dcgan_discriminator
     else:
         make_g, make_d = tutorial_generator, tutorial_discriminator
-    return (make_g(resolution, latent_dim=latent_dim, width=width, batchnorm=batchnorm, upsample=upsample),
-            make_d(resolution, width=width, batchnorm=batchnorm, d_norm=d_norm, minibatch_std=minibatch_std))
+    return (make_g(resolution, latent_dim=latent_dim, width=width, batchnorm=batchnorm, upsample=upsample,
+                   conditioning=conditioning),
+            make_d(resolution, width=width, batchnorm=batchnorm, d_norm=d_norm, minibatch_std=minibatch_std,
+                   conditioning=conditioning))
 
 
-def models_for(model: ModelOptions | dict, batchnorm: str = "keras") -> tuple[keras.Model, keras.Model]:
+def models_for(model: ModelOptions | dict, batchnorm: str = "keras",
+               conditioning: dict | None = None) -> tuple[keras.Model, keras.Model]:
     """:func:`build_models` for a run's model options (a :class:`ModelOptions`, or its dict in
-    training_options.json: keys a run of an older facegan lacks take their defaults)."""
-    return build_models(batchnorm=batchnorm, **(asdict(model) if isinstance(model, ModelOptions) else model))
+    training_options.json: keys a run of an older facegan lacks take their defaults) and, for a
+    conditioned model, the data's conditioning (JSON)."""
+    options = asdict(model) if isinstance(model, ModelOptions) else dict(model)
+    return build_models(batchnorm=batchnorm, conditioning=conditioning, **options)
 
 
 def trainable_params(model: keras.Model) -> int:

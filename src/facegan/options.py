@@ -13,6 +13,7 @@ Defaults come from one place, the config schema (:func:`facegan.config.with_defa
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import asdict, dataclass, fields
 
@@ -47,6 +48,7 @@ class ModelOptions:
     upsample: str = "transposed"
     d_norm: str = "standard"
     minibatch_std: int = 0
+    conditions: tuple[str, ...] = ()  # the data's attribute names the generator is conditioned on
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,10 @@ class TrainOptions:
         out: dict = {}
         for group in FINGERPRINTED:
             out.update(asdict(getattr(self, group)))
-        return out | {"precision_policy": policy, "dataset_sha256": dataset_sha256}
+        if not out["conditions"]:  # an unconditioned run's checkpoints from before the key resume
+            del out["conditions"]
+        out |= {"precision_policy": policy, "dataset_sha256": dataset_sha256}
+        return json.loads(json.dumps(out))  # as fingerprint.json reads back (tuples are lists there)
 
     def as_dict(self) -> dict:
         return {group.name: asdict(getattr(self, group.name)) for group in fields(self)}
@@ -139,6 +144,7 @@ class TrainOptions:
         architecture = canonical_architecture(cfg["model"]["architecture"])
         values = {**cfg["model"], "architecture": architecture, "resolution": cfg["preprocess"]["resolution"],
                   "seed": cfg["seed"], **cfg["train"], "threads": threads}
+        values["conditions"] = tuple(values["conditions"] or ())
         if values["learning_rate"] is None:
             values["learning_rate"] = DEFAULT_LEARNING_RATE[architecture]
         if values["d_learning_rate"] is None:

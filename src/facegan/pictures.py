@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from facegan.generation import generate, latent_dim, noise
+from facegan.generation import conditioning_of, generate, inputs, latent_dim, noise
 from facegan.images import grid, save_png, upscale
 
 log = logging.getLogger(__name__)
@@ -31,14 +31,21 @@ def _require(**values: tuple[int, int]) -> None:
 SAMPLE_BATCH = 256
 
 
-def write_samples(generator, out_dir: str | Path, *, n: int, seed: int) -> list[Path]:
+def _slice(batch_inputs, start: int, stop: int):
+    if isinstance(batch_inputs, list):
+        return [b[start:stop] for b in batch_inputs]
+    return batch_inputs[start:stop]
+
+
+def write_samples(generator, out_dir: str | Path, *, n: int, seed: int, fixed: dict[int, int] | None = None) -> list[Path]:
+    """``n`` faces as PNG files; a conditioned generator's conditions follow the data, ``fixed`` ones asked for."""
     _require(n=(n, 1))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    z = noise(n, latent_dim(generator), seed)
+    z = inputs(generator, noise(n, latent_dim(generator), seed), seed, fixed)
     paths = []
     for start in range(0, n, SAMPLE_BATCH):  # a batch at a time: 50,000 faces never sit in memory at once
-        for i, img in enumerate(generate(generator, z[start:start + SAMPLE_BATCH]), start):
+        for i, img in enumerate(generate(generator, _slice(z, start, start + SAMPLE_BATCH)), start):
             path = out_dir / f"sample_{i:05d}.png"
             save_png(img, path)
             paths.append(path)
@@ -46,9 +53,10 @@ def write_samples(generator, out_dir: str | Path, *, n: int, seed: int) -> list[
     return paths
 
 
-def write_grid(generator, out: str | Path, *, rows: int, cols: int, seed: int) -> np.ndarray:
+def write_grid(generator, out: str | Path, *, rows: int, cols: int, seed: int,
+               fixed: dict[int, int] | None = None) -> np.ndarray:
     _require(rows=(rows, 1), cols=(cols, 1))
-    images = generate(generator, noise(rows * cols, latent_dim(generator), seed))
+    images = generate(generator, inputs(generator, noise(rows * cols, latent_dim(generator), seed), seed, fixed))
     sheet = upscale(grid(images, rows, cols), MIN_SHEET_SIDE)
     save_png(sheet, out)
     return sheet
@@ -116,6 +124,9 @@ def interpolation(generator, *, out_png: str | Path, out_gif: str | Path, steps:
     ends = noise(2 * rows, dim, seed)
     t = np.linspace(0.0, 1.0, steps)
     z = np.concatenate([slerp(ends[2 * r], ends[2 * r + 1], t) for r in range(rows)])
+    row_inputs = inputs(generator, ends[::2], seed)
+    if isinstance(row_inputs, list):  # conditioned: one draw of the conditions per row, held along it
+        z = [z, np.repeat(row_inputs[1], steps, axis=0)]
     images = generate(generator, z)
     save_png(upscale(grid(images, rows, steps), MIN_SHEET_SIDE), out_png)
     from facegan.animations import write_gif
@@ -146,8 +157,55 @@ def real_vs_fake(generator, *, shard_files: list[str], resolution: int, out: str
         cols = int(np.ceil(np.sqrt(len(real))))
         rows = len(real) // cols
         real = real[:rows * cols]
-    fake = generate(generator, noise(rows * cols, latent_dim(generator), seed))
+    fake = generate(generator, inputs(generator, noise(rows * cols, latent_dim(generator), seed), seed))
     left = label_banner(upscale(grid(real, rows, cols), MIN_SHEET_SIDE // 2), "real")
     right = label_banner(upscale(grid(fake, rows, cols), MIN_SHEET_SIDE // 2), "generated")
     gap = np.full((left.shape[0], 16, 3), 255, np.uint8)
     save_png(np.concatenate([left, gap, right], axis=1), out)
+
+
+def condition_sheet(generator, out: str | Path, *, cols: int, seed: int) -> list[str]:
+    """For each conditioned attribute, one row per value, the same noise down each column; the other
+    attributes of each column drawn once from the data (among faces whose attribute is known). Returns the
+    rows' labels, top to bottom."""
+    spec = conditioning_of(generator)
+    if spec is None:
+        raise ValueError("this generator is not conditioned (model.conditions is empty): it has no conditions.png")
+    _require(cols=(cols, 1))
+    z = noise(cols, latent_dim(generator), seed)
+    rng = np.random.default_rng([seed, 0xC1])
+    blocks, labels = [], []
+    for a, name in enumerate(spec.names):
+        known = [c for c in spec.combos if c[a] >= 0] or list(spec.combos)
+        base = np.asarray(known, np.int32)[rng.integers(0, len(known), size=cols)]
+        rows = []
+        for v, value in enumerate(spec.classes[a]):
+            conditions = base.copy()
+            conditions[:, a] = v
+            rows.append(generate(generator, [z, conditions]))
+            labels.append(f"{name}={value}")
+        k = max(1, 128 // rows[0].shape[1])  # faces at least 128 px
+        blocks.append(grid(np.concatenate(rows), len(rows), cols).repeat(k, axis=0).repeat(k, axis=1))
+    font = _font(20)
+    margin = 16 + max(ImageDraw.Draw(Image.new("RGB", (1, 1))).textbbox((0, 0), t, font=font)[2] for t in labels)
+    gap = np.full((12, margin + blocks[0].shape[1], 3), 255, np.uint8)
+    out_rows, start = [], 0
+    for a, block in enumerate(blocks):
+        count = len(spec.classes[a])
+        out_rows += [_row_labels(block, labels[start:start + count], margin, font), gap]
+        start += count
+    save_png(np.concatenate(out_rows[:-1]), out)
+    log.info("conditions.png: %d rows (%s)", len(labels), ", ".join(spec.names))
+    return labels
+
+
+def _row_labels(sheet: np.ndarray, labels: list[str], margin: int, font) -> np.ndarray:
+    """``sheet`` (``len(labels)`` equal rows) with each row's label written in a ``margin`` to its left."""
+    row_h = sheet.shape[0] / len(labels)
+    panel = Image.new("RGB", (margin, sheet.shape[0]), "white")
+    draw = ImageDraw.Draw(panel)
+    for r, text in enumerate(labels):
+        box = draw.textbbox((0, 0), text, font=font)
+        draw.text((margin - (box[2] - box[0]) - 8, int(r * row_h + (row_h - (box[3] - box[1])) / 2) - box[1]), text,
+                  fill="black", font=font)
+    return np.concatenate([np.asarray(panel), sheet], axis=1)

@@ -7,6 +7,11 @@ permutes the shard list, interleaves records from up to 8 shards, and permutes c
 of ``shuffle_buffer`` records, all with stateless shuffles seeded from ``(seed, epoch, block)``
 (``Dataset.shuffle`` cannot take a per-epoch tensor seed under op determinism). Records are batched
 before parsing (one vectorised ``parse_example`` per batch instead of one call per image).
+
+For a conditioned GAN both readers also serve each image's conditions (``labels``: one row per image in
+the shards' record order, which is the manifest's): ``(images, conditions)`` batches. The streaming
+reader carries each record's index through the shuffles for that (:func:`_indexed_epoch`); the order of
+the images is the one the unconditioned reader gives.
 """
 
 from __future__ import annotations
@@ -56,6 +61,39 @@ def _epoch(files: tf.Tensor, epoch: tf.Tensor, seed: int, batch_size: int, resol
         return mirror_batch(decode_batch(serialized, resolution), flip_seed)
 
     return ds.enumerate().map(decode_and_flip, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+
+def _indexed_epoch(files: tf.Tensor, offsets: tf.Tensor, labels: tf.Tensor, epoch: tf.Tensor, seed: int,
+                   batch_size: int, resolution: int, shuffle_buffer: int, cycle_length: int,
+                   mirror: bool) -> tf.data.Dataset:
+    """:func:`_epoch`'s batches with each image's conditions: records carry their index (``offsets``: each
+    shard's first), shuffled by the same permutations."""
+    epoch_seed = tf.cast(seed, tf.int64) * _EPOCH_STRIDE + tf.cast(epoch, tf.int64)
+    shard_seed = tf.stack([epoch_seed, tf.constant(-1, tf.int64)])
+    order = tf.random.experimental.stateless_shuffle(tf.range(tf.shape(files)[0]), seed=shard_seed)
+    ds = tf.data.Dataset.from_tensor_slices((tf.gather(files, order), tf.gather(offsets, order)))
+    ds = ds.interleave(lambda f, first: tf.data.TFRecordDataset(f).enumerate().map(lambda i, r: (r, first + i)),
+                       cycle_length=cycle_length, block_length=1, num_parallel_calls=tf.data.AUTOTUNE,
+                       deterministic=True)
+    if shuffle_buffer > 1:
+        def shuffle_block(block, records, indices):
+            perm = tf.random.experimental.stateless_shuffle(tf.range(tf.shape(records)[0]),
+                                                            seed=tf.stack([epoch_seed, block]))
+            return tf.data.Dataset.from_tensor_slices((tf.gather(records, perm), tf.gather(indices, perm)))
+
+        ds = ds.batch(shuffle_buffer).enumerate().flat_map(lambda block, rec: shuffle_block(block, *rec))
+    ds = ds.batch(batch_size, drop_remainder=True).enumerate()
+
+    def decode(k, batch):
+        serialized, indices = batch
+        images = decode_batch(serialized, resolution)
+        if mirror:
+            from facegan.augment import mirror_batch
+
+            images = mirror_batch(images, tf.stack([epoch_seed, tf.constant(_MIRROR_STREAM, tf.int64) - k]))
+        return images, tf.gather(labels, indices)
+
+    return ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
 def make_dataset(files: Sequence[str], resolution: int, batch_size: int, *, seed: int = 0,
@@ -124,14 +162,27 @@ class StreamingBatches:
     kind = "stream"
 
     def __init__(self, files: Sequence[str], resolution: int, batch_size: int, seed: int, shuffle_buffer: int,
-                 mirror: bool, steps_per_epoch: int):
+                 mirror: bool, steps_per_epoch: int, labels: np.ndarray | None = None,
+                 shard_sizes: Sequence[int] | None = None):
         self.files, self.resolution, self.batch_size, self.seed = list(files), resolution, batch_size, seed
         self.shuffle_buffer, self.mirror, self.steps_per_epoch = shuffle_buffer, mirror, steps_per_epoch
+        self.labels, self.shard_sizes = labels, shard_sizes
+        if labels is not None and (shard_sizes is None or sum(shard_sizes) != len(labels)):
+            raise ValueError(f"{len(labels)} rows of conditions for shards of {shard_sizes} images")
 
     def epoch(self, epoch: int, skip: int = 0) -> tf.data.Dataset:
         """Epoch ``epoch``'s batches after the first ``skip`` (exactly steps_per_epoch - skip of them)."""
-        ds = make_dataset(self.files, self.resolution, self.batch_size, seed=self.seed, first_epoch=epoch, epochs=1,
-                          shuffle_buffer=self.shuffle_buffer, mirror=self.mirror)
+        if self.labels is None:
+            ds = make_dataset(self.files, self.resolution, self.batch_size, seed=self.seed, first_epoch=epoch,
+                              epochs=1, shuffle_buffer=self.shuffle_buffer, mirror=self.mirror)
+        else:
+            offsets = tf.constant(np.cumsum([0, *self.shard_sizes[:-1]]), tf.int64)
+            ds = _indexed_epoch(tf.constant(self.files), offsets, tf.constant(self.labels, tf.int32),
+                                tf.constant(epoch, tf.int64), self.seed, self.batch_size, self.resolution,
+                                self.shuffle_buffer, min(len(self.files), 8), self.mirror)
+            options = tf.data.Options()
+            options.deterministic = True
+            ds = ds.with_options(options).prefetch(tf.data.AUTOTUNE)
         ds = ds.skip(skip) if skip else ds
         return ds.apply(tf.data.experimental.assert_cardinality(self.steps_per_epoch - skip))
 
@@ -149,13 +200,17 @@ class MemoryBatches:
     kind = "memory"
 
     def __init__(self, files: Sequence[str], resolution: int, batch_size: int, seed: int, mirror: bool,
-                 steps_per_epoch: int):
+                 steps_per_epoch: int, labels: np.ndarray | None = None):
         images = read_in_order(files, resolution)
         self.count = len(images)
+        if labels is not None and len(labels) != self.count:
+            raise ValueError(f"{len(labels)} rows of conditions for {self.count} images")
         if mirror:
             images = np.concatenate([images, images[:, :, ::-1]])
+            labels = None if labels is None else np.concatenate([labels, labels])
         with tf.device("/cpu:0"):
             self.images = tf.Variable(images, trainable=False, name="training_images")
+            self.labels = None if labels is None else tf.constant(labels, tf.int32)
         self.batch_size, self.seed, self.mirror, self.steps_per_epoch = batch_size, seed, mirror, steps_per_epoch
 
     def order(self, epoch: int) -> tf.Tensor:
@@ -167,7 +222,7 @@ class MemoryBatches:
 
     def epoch(self, epoch: int, skip: int = 0) -> tf.data.Dataset:
         epoch_seed = tf.constant(self.seed * _EPOCH_STRIDE + epoch, tf.int64)
-        images, mirror, count = self.images, self.mirror, self.count
+        images, labels, mirror, count = self.images, self.labels, self.mirror, self.count
 
         def batch(k, indices):
             if mirror:
@@ -176,7 +231,8 @@ class MemoryBatches:
                 flip_seed = tf.stack([epoch_seed, tf.constant(_MIRROR_STREAM, tf.int64) - k])
                 flip = mirror_flags(tf.shape(indices)[0], flip_seed)
                 indices = indices + count * tf.cast(flip, tf.int64)
-            return tf.gather(images, indices)  # uint8: GAN.train_step scales it on the device
+            batch_images = tf.gather(images, indices)  # uint8: GAN.train_step scales it on the device
+            return batch_images if labels is None else (batch_images, tf.gather(labels, indices))
 
         ds = tf.data.Dataset.from_tensor_slices(self.order(epoch)[skip:]).enumerate(start=skip)
         ds = ds.map(batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
@@ -186,8 +242,11 @@ class MemoryBatches:
             tf.data.experimental.assert_cardinality(self.steps_per_epoch - skip))
 
 
-def training_batches(files: Sequence[str], opts, *, device_kind: str, images: int, steps_per_epoch: int):
-    """The reader ``train.reader`` asks for (``opts``: :class:`facegan.options.TrainOptions`)."""
+def training_batches(files: Sequence[str], opts, *, device_kind: str, images: int, steps_per_epoch: int,
+                     labels: np.ndarray | None = None, shard_sizes: Sequence[int] | None = None):
+    """The reader ``train.reader`` asks for (``opts``: :class:`facegan.options.TrainOptions`); with
+    ``labels`` (each image's conditions, record order; ``shard_sizes``: the images of each file) its batches
+    are ``(images, conditions)``."""
     from facegan.errors import FaceganError
 
     run, data, resolution = opts.run, opts.data, opts.model.resolution
@@ -199,6 +258,7 @@ def training_batches(files: Sequence[str], opts, *, device_kind: str, images: in
                            f"train.reader_memory_share ({run.reader_memory_share}) of RAM ({budget / 2**30:.1f} "
                            f"GiB): raise the share or use train.reader: stream")
     if use_memory:
-        return MemoryBatches(files, resolution, data.batch_size, data.seed, data.mirror, steps_per_epoch)
+        return MemoryBatches(files, resolution, data.batch_size, data.seed, data.mirror, steps_per_epoch,
+                             labels=labels)
     return StreamingBatches(files, resolution, data.batch_size, data.seed, data.shuffle_buffer, data.mirror,
-                            steps_per_epoch)
+                            steps_per_epoch, labels=labels, shard_sizes=shard_sizes)

@@ -53,9 +53,10 @@ class Reference:
 
     def fakes(self, generator) -> np.ndarray:
         """The ``n`` generated images every measurement of a generator uses (noise seeded as the reference)."""
-        from facegan.generation import generate, latent_dim, noise
+        from facegan.generation import generate, inputs, latent_dim, noise
 
-        return generate(generator, noise(self.n, latent_dim(generator), self.seed + FAKE_SEED_OFFSET))
+        seed = self.seed + FAKE_SEED_OFFSET
+        return generate(generator, inputs(generator, noise(self.n, latent_dim(generator), seed), seed))
 
     def swd(self, *image_sets: np.ndarray, real_cache: dict | None = None) -> list[dict]:
         """SWD of each image set against set A, with ``swd_vs_floor`` added to each."""
@@ -71,7 +72,7 @@ class SwdProbe:
     weights are copied into a float32 generator of the same architecture (so a mixed-precision run reads
     the same as its export)."""
 
-    def __init__(self, reference_path: str | Path, model):
+    def __init__(self, reference_path: str | Path, model, conditioning: dict | None = None):
         from facegan.models import models_for
         from facegan.runtime import dtype_policy
 
@@ -80,7 +81,7 @@ class SwdProbe:
             raise FaceganError(f"{reference_path} holds {self.reference.meta['resolution']}px images but training "
                                f"is at {model.resolution}px; rerun real_reference")
         with dtype_policy("float32"):
-            self.generator = models_for(model)[0]
+            self.generator = models_for(model, conditioning=conditioning)[0]
         # The real side's sorted projections are the same at every measurement: kept when they fit.
         size = sum(d.shape[0] for d in self.reference.descriptors.values()) * metrics.DIR_REPEATS \
             * metrics.DIRS_PER_REPEAT * 4

@@ -2,7 +2,8 @@
 the Keras model's output on the same noise.
 
 Both take noise ``z`` (float32, ``(batch, latent_dim)``) and return ``images`` in [-1, 1], NHWC, like
-the ``.keras`` file. The SavedModel's ``serve`` / ``serving_default`` signatures come from Keras's own
+the ``.keras`` file; a conditioned generator also takes ``conditions`` (int32, ``(batch, attributes)``:
+each attribute's class index, in ``serving.json``'s order). The SavedModel's ``serve`` / ``serving_default`` signatures come from Keras's own
 ``model.export``; the ONNX file from tf2onnx (opset 17), checked with onnxruntime.
 """
 
@@ -24,10 +25,16 @@ OPSET = 17
 CHECK_BATCH = 16
 
 
-def _check_noise(generator, seed: int) -> np.ndarray:
-    from facegan.generation import latent_dim, noise
+def _check_inputs(generator, seed: int) -> list[np.ndarray]:
+    """The inputs the exports are checked on: noise, and conditions drawn from the data for a conditioned one."""
+    from facegan.generation import inputs, latent_dim, noise
 
-    return noise(CHECK_BATCH, latent_dim(generator), seed).astype(np.float32)
+    batch = inputs(generator, noise(CHECK_BATCH, latent_dim(generator), seed), seed)
+    return batch if isinstance(batch, list) else [batch]
+
+
+def _keras_images(generator, batch: list[np.ndarray]) -> np.ndarray:
+    return np.asarray(generator(batch if len(batch) > 1 else batch[0], training=False))
 
 
 def _verdict(kind: str, got: np.ndarray, expected: np.ndarray) -> float:
@@ -47,10 +54,10 @@ def export_savedmodel(generator, out_dir: str | Path, seed: int = 0) -> float:
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         generator.export(str(tmp), format="tf_saved_model", verbose=False)
-        z = _check_noise(generator, seed)
+        batch = _check_inputs(generator, seed)
         served = tf.saved_model.load(str(tmp))  # held: its variables go with it
-        diff = _verdict("SavedModel", served.serve(tf.constant(z)).numpy(),
-                        np.asarray(generator(z, training=False)))
+        got = served.serve([tf.constant(b) for b in batch] if len(batch) > 1 else tf.constant(batch[0]))
+        diff = _verdict("SavedModel", got.numpy(), _keras_images(generator, batch))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -75,16 +82,23 @@ def export_onnx(generator, out_path: str | Path, seed: int = 0) -> float:
 
     from facegan.generation import latent_dim
 
-    def images(z):
-        return generator(z, training=False)
-
     spec = [tf.TensorSpec([None, latent_dim(generator)], tf.float32, name="z")]
+    if len(generator.inputs) > 1:
+        spec.append(tf.TensorSpec([None, generator.inputs[1].shape[-1]], tf.int32, name="conditions"))
+
+        def images(z, conditions):
+            return generator([z, conditions], training=False)
+    else:
+        def images(z):
+            return generator(z, training=False)
+
     model, _ = tf2onnx.convert.from_function(tf.function(images), input_signature=spec, opset=OPSET)
     _rename_output(model, "images")
     onnx.checker.check_model(model)
-    z = _check_noise(generator, seed)
+    batch = _check_inputs(generator, seed)
     session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    diff = _verdict("ONNX model", session.run(["images"], {"z": z})[0], np.asarray(generator(z, training=False)))
+    feed = dict(zip([i.name for i in session.get_inputs()], batch))
+    diff = _verdict("ONNX model", session.run(["images"], feed)[0], _keras_images(generator, batch))
     with atomic_output(out_path) as tmp:
         onnx.save(model, str(tmp))
     return diff
@@ -93,14 +107,17 @@ def export_onnx(generator, out_path: str | Path, seed: int = 0) -> float:
 def export_generator(generator_path: str | Path, *, savedmodel_dir: str | Path, onnx_path: str | Path,
                      seed: int = 0) -> dict:
     """Both exports of the generator saved at ``generator_path``; returns what was checked."""
-    from facegan.generation import load_generator
+    from facegan.generation import conditioning_of, latent_dim, load_generator
 
     generator = load_generator(generator_path)
+    spec = conditioning_of(generator)
     report = {"savedmodel": str(savedmodel_dir), "savedmodel_max_abs_diff": export_savedmodel(generator,
                                                                                               savedmodel_dir, seed),
               "onnx": str(onnx_path), "onnx_max_abs_diff": export_onnx(generator, onnx_path, seed),
               "onnx_opset": OPSET, "checked_on": f"{CHECK_BATCH} noise vectors (seed {seed}), tolerance {TOLERANCE:g}",
-              "inputs": {"z": ["batch", int(generator.input_shape[-1])]},
+              "inputs": {"z": ["batch", latent_dim(generator)],
+                         **({"conditions": ["batch", len(spec.names)]} if spec else {})},
+              **({"conditions": {n: list(c) for n, c in zip(spec.names, spec.classes)}} if spec else {}),
               "outputs": {"images": ["batch", *map(int, generator.output_shape[1:])]}}
     log.info("exported the generator for serving: SavedModel %s (max abs diff %.1e), ONNX %s (max abs diff %.1e)",
              savedmodel_dir, report["savedmodel_max_abs_diff"], onnx_path, report["onnx_max_abs_diff"])

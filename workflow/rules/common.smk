@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 from facegan.codedeps import code_stamp
+from facegan.condition_check import check_conditions
 from facegan.config import sweep_run_config
 from facegan.train_outputs import TRAIN_DIRS, train_output_paths
 
@@ -34,6 +35,9 @@ def get_download_code():
 
 
 DATASET_DIR = f"resources/{config['dataset']['name']}"
+check_conditions(
+    config, DATASET_DIR
+)  # an unknown model.conditions name stops here, before any job
 NSHARDS = config["preprocess"]["shards"]
 SHARD_FILE = f"results/data/shards/train-{{shard}}-of-{NSHARDS:05d}.tfrecord"
 SHARD_REPORT = f"results/data/shards/train-{{shard}}-of-{NSHARDS:05d}.json"
@@ -79,6 +83,21 @@ def get_train_reference():
     return {}
 
 
+def get_train_attributes(cfg=None):
+    """The data's attribute files, when the generator is conditioned (model.conditions)."""
+    if (cfg or config)["model"]["conditions"]:
+        return {
+            "attributes": "results/data/attributes.tsv",
+            "attribute_spec": "results/data/attributes.json",
+        }
+    return {}
+
+
+def get_sweep_train_attributes(wildcards):
+    return get_train_attributes(get_sweep_config(wildcards.run))
+
+
+CONDITIONED = bool(config["model"]["conditions"])
 TRAIN = train_output_paths("results/train")
 SWEEP_TRAIN = train_output_paths("results/sweep/{run}/train")
 
@@ -107,7 +126,7 @@ def get_export_outputs():
         "results/export/generator_savedmodel",
         "results/export/generator.onnx",
         "results/export/serving.json",
-    ]
+    ] + (["results/export/conditions.png"] if CONDITIONED else [])
 
 
 def get_benchmark_files(wildcards=None):
@@ -120,6 +139,7 @@ def get_benchmark_files(wildcards=None):
         if (
             r.benchmark is None
             or r.name.endswith("job_costs")
+            or (r.name.endswith("conditions_sheet") and not CONDITIONED)
             or Path(r.snakefile).name == "sweep.smk"
         ):
             continue

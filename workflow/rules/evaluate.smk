@@ -75,5 +75,6 @@ rule evaluate:
         images=config["evaluate"]["images"],
         seed=config["seed"],
         inception_graph=config["evaluate"]["inception_graph"],
+        obedience_images=config["evaluate"]["obedience_images"],
     script:
         "../scripts/evaluate.py"

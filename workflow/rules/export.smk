@@ -52,6 +52,30 @@ rule grid:
         "../scripts/grid.py"
 
 
+rule conditions_sheet:
+    input:
+        get_code("conditions_sheet"),
+        generator=TRAIN["generator"],
+    output:
+        png=report(
+            "results/export/conditions.png",
+            caption="../report/conditions.rst",
+            category="Generated faces",
+            labels={"figure": "conditions"},
+        ),
+    log:
+        "logs/conditions_sheet.log",
+    benchmark:
+        "results/benchmarks/conditions_sheet.tsv"
+    conda:
+        "../envs/facegan.yaml"
+    params:
+        cols=config["export"]["grid"]["cols"],
+        seed=config["seed"],
+    script:
+        "../scripts/conditions_sheet.py"
+
+
 rule progress_gif:
     input:
         get_code("progress_gif"),

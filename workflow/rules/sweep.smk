@@ -7,6 +7,7 @@
 
 rule sweep_train:
     input:
+        unpack(get_sweep_train_attributes),
         get_code("sweep_train"),
         **get_sweep_train_reference(),
         shards=get_shard_files(),
@@ -71,6 +72,7 @@ rule sweep_evaluate:
         images=config["evaluate"]["images"],
         seed=config["seed"],  # the reference's: every run is measured on the same images and noise
         inception_graph=config["evaluate"]["inception_graph"],
+        obedience_images=config["evaluate"]["obedience_images"],
     script:
         "../scripts/sweep_evaluate.py"
 

@@ -6,6 +6,7 @@ rule train:
     input:
         get_code("train"),
         **get_train_reference(),
+        **get_train_attributes(),
         shards=get_shard_files(),
         stats="results/data/stats.json",
     output:

@@ -46,11 +46,12 @@ def attribute_classifier(*, shards: list[str], attributes: str, attribute_spec: 
 
 @step
 def evaluate(*, generator: str, training_options: str, reference: str, classifier: str, metrics: str, images: int,
-             seed: int, inception_graph: str = "") -> None:
-    """Metrics of the trained generator against the real reference (and of an untrained one), and its
-    attributes against the real ones."""
+             seed: int, inception_graph: str = "", obedience_images: int = 250) -> None:
+    """Metrics of the trained generator against the real reference (and of an untrained one), its
+    attributes against the real ones and, conditioned, whether it obeys."""
     hide_gpus()
     from facegan.evaluation import evaluate_generator
 
     evaluate_generator(generator, training_options_path=training_options, reference_path=reference, n=images,
-                       seed=seed, out_json=metrics, inception_graph=inception_graph, classifier_dir=classifier)
+                       seed=seed, out_json=metrics, inception_graph=inception_graph, classifier_dir=classifier,
+                       obedience_images=obedience_images)

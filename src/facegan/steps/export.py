@@ -26,6 +26,17 @@ def grid(*, generator: str, png: str, rows: int, cols: int, seed: int) -> None:
 
 
 @step
+def conditions_sheet(*, generator: str, png: str, cols: int, seed: int) -> None:
+    """A conditioned generator's conditions.png: one row per value of each attribute, the same noise down
+    each column."""
+    hide_gpus()
+    from facegan.generation import load_generator
+    from facegan.pictures import condition_sheet
+
+    condition_sheet(load_generator(generator), png, cols=cols, seed=seed)
+
+
+@step
 def progress_gif(*, progress: str, gif: str, mp4: str, png: str, fps: float) -> None:
     """The per-epoch grids as a small animated GIF and an MP4 video, and the last of them as PNG."""
     from facegan.pictures import progress_animation

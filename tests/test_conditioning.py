@@ -1,0 +1,190 @@
+"""model.conditions: the data's joint distribution, the names checked at parse time, the networks' second input,
+the readers' conditions (issue 21)."""
+
+import zipfile
+
+import numpy as np
+import pytest
+
+from facegan.attributes import CELEBA_ATTRIBUTES, Attribute, synthetic_attributes
+from facegan.condition_check import check_conditions, data_attribute_names
+from facegan.conditioning import ConditionError, Conditioning, attribute_columns
+
+ATTRS = [Attribute("glasses", ("no", "yes")), Attribute("hair", ("short", "long", "bald")),
+         Attribute("smiling", ("no", "yes"))]
+
+
+def _spec():
+    labels = np.array([[0, 0, 1]] * 6 + [[1, 1, 0]] * 3 + [[0, 2, -1]] * 1)
+    return Conditioning.from_labels(("glasses", "hair"), ATTRS, labels)
+
+
+def test_the_joint_distribution_is_the_datas_own():
+    spec = _spec()
+    assert spec.names == ("glasses", "hair") and spec.classes == (("no", "yes"), ("short", "long", "bald"))
+    assert dict(zip(spec.combos, spec.shares)) == pytest.approx({(0, 0): 0.6, (1, 1): 0.3, (0, 2): 0.1})
+    drawn = spec.draw(20_000, np.random.default_rng(0))
+    combos, counts = np.unique(drawn, axis=0, return_counts=True)
+    assert {tuple(c): n / 20_000 for c, n in zip(combos, counts)} == pytest.approx(
+        {(0, 0): 0.6, (1, 1): 0.3, (0, 2): 0.1}, abs=0.015)
+    assert Conditioning.from_json(spec.to_json()) == spec
+
+
+def test_a_fixed_value_draws_the_others_from_the_data_given_it():
+    spec = _spec()
+    drawn = spec.draw(1000, np.random.default_rng(0), {0: 0})  # glasses=no: hair short 6/7, bald 1/7
+    assert set(drawn[:, 0]) == {0} and set(drawn[:, 1]) == {0, 2}
+    assert np.mean(drawn[:, 1] == 2) == pytest.approx(1 / 7, abs=0.04)
+    never_seen = spec.draw(500, np.random.default_rng(0), {0: 1, 1: 2})  # glasses and bald: not in the data
+    assert (never_seen == [1, 2]).all()
+
+
+def test_requests_are_parsed_and_bad_ones_name_the_valid_choices():
+    spec = _spec()
+    assert spec.parse(["glasses=yes", "hair = bald"]) == {0: 1, 1: 2}
+    with pytest.raises(ConditionError, match="conditioned on glasses, hair, not 'hat'"):
+        spec.parse(["hat=yes"])
+    with pytest.raises(ConditionError, match="hair is one of short, long, bald"):
+        spec.parse(["hair=curly"])
+    with pytest.raises(ConditionError, match="write it as name=value"):
+        spec.parse(["glasses"])
+
+
+def test_unknown_names_and_a_missing_table_are_one_line_listing_the_attributes():
+    with pytest.raises(ConditionError) as err:
+        attribute_columns(["glases"], [a.name for a in synthetic_attributes()])
+    assert str(err.value) == ("model.conditions: 'glases' is not an attribute of the data; it has skin, hair_colour, "
+                              "hair_style, glasses, smiling, eye_colour, background_hue")
+    with pytest.raises(ConditionError, match="has no attribute table .* set model.conditions: \\[\\]"):
+        attribute_columns(["Male"], [])
+    with pytest.raises(ConditionError, match="twice"):
+        attribute_columns(["skin", "skin"], ["skin"])
+
+
+def test_the_datas_attribute_names_are_known_before_the_data_stage(tmp_path):
+    assert data_attribute_names({"source": "synthetic"}, tmp_path / "none") == [a.name for a in
+                                                                                synthetic_attributes()]
+    celeba = {"source": "kaggle", "kaggle_slug": "jessicali9530/celeba-dataset"}
+    assert data_attribute_names(celeba, tmp_path / "none") == list(CELEBA_ATTRIBUTES)
+    assert data_attribute_names({"source": "kaggle", "kaggle_slug": "someone/faces"}, tmp_path / "none") is None
+    folder = tmp_path / "faces"
+    (folder / "img").mkdir(parents=True)
+    assert data_attribute_names({"source": "local", "path": str(folder)}, tmp_path / "none") == []
+    (folder / "list_attr_celeba.csv").write_text("image_id,Male,Smiling\n000001.jpg,1,-1\n")
+    assert data_attribute_names({"source": "local", "path": str(folder)}, tmp_path / "none") == ["Male", "Smiling"]
+    archive = tmp_path / "faces.zip"
+    zipfile.ZipFile(archive, "w").close()
+    assert data_attribute_names({"source": "local", "path": str(archive)}, tmp_path / "none") is None
+
+
+def test_parse_time_check_covers_sweep_runs(tmp_path):
+    config = {"dataset": {"source": "synthetic"}, "model": {"conditions": ["glasses"]},
+              "sweep": {"a": {"model": {"conditions": ["hair_style"]}}, "b": {"model": {"conditions": ["Male"]}}}}
+    with pytest.raises(ConditionError, match="^sweep run b: model.conditions: 'Male' is not an attribute"):
+        check_conditions(config, tmp_path / "none")
+    check_conditions({"dataset": {"source": "local", "path": str(tmp_path)}, "model": {"conditions": []}},
+                     tmp_path / "none")  # unconditioned: nothing to check
+
+
+# ------------------------------------------------------------------------------------------ the networks
+
+
+def test_conditioned_networks_take_the_conditions_and_use_them():
+    import keras
+
+    from facegan.models import build_models, trainable_params
+
+    spec = _spec()
+    keras.utils.set_random_seed(0)
+    plain_g, plain_d = build_models(architecture="dcgan", resolution=32, latent_dim=16, width=8)
+    keras.utils.set_random_seed(0)
+    g, d = build_models(architecture="dcgan", resolution=32, latent_dim=16, width=8, conditions=spec.names,
+                        conditioning=spec.to_json())
+    assert [i.name for i in g.inputs] == ["z", "conditions"] and [i.name for i in d.inputs] == ["image", "conditions"]
+    # G's first 4x4 layer (32 filters at 32 px, width 8) reads the 5 condition codes beside z; D adds one
+    # embedding of 5 codes x its last width (32)
+    assert trainable_params(g) - trainable_params(plain_g) == 5 * 4 * 4 * 32
+    assert trainable_params(d) - trainable_params(plain_d) == 5 * 32
+    z = np.random.default_rng(0).standard_normal((4, 16)).astype("float32")
+    a, b = np.array([[0, 0]] * 4, "int32"), np.array([[1, 2]] * 4, "int32")
+    assert not np.allclose(g([z, a]), g([z, b]))
+    images = np.asarray(g([z, a]))
+    assert not np.allclose(d([images, a]), d([images, b]))
+    unknown = np.array([[-1, -1]] * 4, "int32")  # an unknown value encodes as no class at all
+    from facegan.layers import ConditionEncoding
+
+    assert not np.asarray(ConditionEncoding(spec.to_json())(unknown)).any()
+    with pytest.raises(ValueError, match="needs the data's conditioning"):
+        build_models(architecture="dcgan", resolution=32, latent_dim=16, width=8, conditions=("glasses",))
+
+
+@pytest.mark.parametrize("architecture", ["dcgan", "tutorial"])
+def test_a_saved_conditioned_generator_knows_its_conditions(tmp_path, architecture):
+    from facegan.generation import conditioning_of, inputs, load_generator
+    from facegan.models import build_models
+
+    spec = _spec()
+    g, _ = build_models(architecture=architecture, resolution=16 if architecture == "dcgan" else 32, latent_dim=8,
+                        width=4, conditions=spec.names, conditioning=spec.to_json())
+    for suffix in ("keras", "h5"):
+        g.save(tmp_path / f"g.{suffix}")
+        loaded = load_generator(tmp_path / f"g.{suffix}")
+        assert conditioning_of(loaded) == spec
+        batch = inputs(loaded, np.zeros((6, 8), "float32"), seed=0, fixed={0: 1})
+        assert (batch[1][:, 0] == 1).all()
+        np.testing.assert_allclose(loaded(batch), g(batch), atol=1e-6)
+
+
+def test_an_unconditioned_generator_refuses_conditions(tmp_path):
+    from facegan.errors import FaceganError
+    from facegan.generation import conditioning_of, inputs
+    from facegan.models import build_models
+
+    g, _ = build_models(architecture="dcgan", resolution=16, latent_dim=8, width=4)
+    assert conditioning_of(g) is None
+    z = np.zeros((2, 8), "float32")
+    assert inputs(g, z, seed=0) is z
+    with pytest.raises(FaceganError, match="not conditioned"):
+        inputs(g, z, seed=0, fixed={0: 1})
+
+
+# ------------------------------------------------------------------------------------------ the readers
+
+
+def _index_labels(data):
+    """Each image's 'conditions' = (its record number, its mean pixel): a batch's rows must match its images."""
+    from facegan.reader import read_in_order
+
+    images = read_in_order(data["files"], 32)
+    return images, np.stack([np.arange(len(images)), images.reshape(len(images), -1).mean(1).astype(int)], 1)
+
+
+@pytest.mark.parametrize("mirror", [False, True])
+def test_streamed_conditions_belong_to_their_images_in_the_unconditioned_order(tiny_shards, mirror):
+    from facegan.reader import StreamingBatches
+
+    images, labels = _index_labels(tiny_shards)
+    sizes = [s["images"] for s in tiny_shards["stats_json"]["shards"]]
+    plain = StreamingBatches(tiny_shards["files"], 32, 16, 3, 64, mirror, len(images) // 16)
+    labelled = StreamingBatches(tiny_shards["files"], 32, 16, 3, 64, mirror, len(images) // 16, labels=labels,
+                                shard_sizes=sizes)
+    for epoch in (0, 1):
+        for x, (y, c) in zip(plain.epoch(epoch, skip=1), labelled.epoch(epoch, skip=1)):
+            np.testing.assert_array_equal(x.numpy(), y.numpy())
+            real = images[c.numpy()[:, 0]].astype(np.float32) / 127.5 - 1.0
+            flipped = real[:, :, ::-1]
+            got = y.numpy()
+            assert all(np.allclose(got[i], real[i], atol=1e-6) or (mirror and np.allclose(got[i], flipped[i],
+                                                                                          atol=1e-6))
+                       for i in range(len(got)))
+
+
+def test_the_memory_readers_conditions_belong_to_their_images(tiny_shards):
+    from facegan.reader import MemoryBatches
+
+    images, labels = _index_labels(tiny_shards)
+    batches = MemoryBatches(tiny_shards["files"], 32, 16, 3, True, len(images) // 16, labels=labels)
+    for x, c in batches.epoch(1):
+        rows = images[c.numpy()[:, 0]]
+        assert all(np.array_equal(x.numpy()[i], rows[i]) or np.array_equal(x.numpy()[i], rows[i][:, ::-1])
+                   for i in range(len(rows)))
