@@ -119,6 +119,16 @@ def test_conditioned_networks_take_the_conditions_and_use_them():
 
 
 @pytest.mark.parametrize("architecture", ["dcgan", "tutorial"])
+def test_the_auxiliary_classifier_adds_the_class_logits_after_the_logit(architecture):
+    from facegan.models import build_models
+
+    spec = _spec()
+    _, d = build_models(architecture=architecture, resolution=32, latent_dim=8, width=4, conditions=spec.names,
+                        conditioning=spec.to_json(), classify_conditions=True)
+    assert d.output_shape == (None, 1 + 2 + 3)
+
+
+@pytest.mark.parametrize("architecture", ["dcgan", "tutorial"])
 def test_a_saved_conditioned_generator_knows_its_conditions(tmp_path, architecture):
     from facegan.generation import conditioning_of, inputs, load_generator
     from facegan.models import build_models
@@ -188,3 +198,43 @@ def test_the_memory_readers_conditions_belong_to_their_images(tiny_shards):
         rows = images[c.numpy()[:, 0]]
         assert all(np.array_equal(x.numpy()[i], rows[i]) or np.array_equal(x.numpy()[i], rows[i][:, ::-1])
                    for i in range(len(rows)))
+
+
+# ------------------------------------------------------------------------------------------ the step
+
+
+def _gan(classify=False):
+    from facegan.gan import GAN
+    from facegan.models import build_models
+
+    spec = _spec()
+    g, d = build_models(architecture="dcgan", resolution=16, latent_dim=8, width=4, conditions=spec.names,
+                        conditioning=spec.to_json(), classify_conditions=classify)
+    return GAN(g, d, 8, seed=3, conditioning=spec), spec
+
+
+def test_generated_faces_conditions_follow_the_joint_and_replicas_slice_one_draw():
+    gan, spec = _gan()
+    whole = gan.fake_conditions(5, 4000, per_replica=4000, replica_id=0).numpy()
+    combos, counts = np.unique(whole, axis=0, return_counts=True)
+    assert {tuple(c): n / 4000 for c, n in zip(combos, counts)} == pytest.approx(dict(zip(spec.combos, spec.shares)),
+                                                                                abs=0.03)
+    halves = [gan.fake_conditions(5, 4000, per_replica=2000, replica_id=r).numpy() for r in (0, 1)]
+    np.testing.assert_array_equal(np.concatenate(halves), whole)
+    assert not np.array_equal(gan.fake_conditions(6, 4000, per_replica=4000, replica_id=0).numpy(), whole)
+
+
+def test_the_auxiliary_loss_is_each_attributes_cross_entropy_and_skips_unknown_values():
+    import tensorflow as tf
+
+    gan, _ = _gan(classify=True)
+    assert gan.class_slices == [(1, 3), (3, 6)]
+    outputs = np.random.default_rng(0).standard_normal((3, 6)).astype("float32")
+    labels = np.array([[1, 2], [0, -1], [-1, -1]], "int32")
+
+    def ce(logits, k):
+        return -(logits[k] - np.log(np.exp(logits).sum()))
+
+    expected = [ce(outputs[0, 1:3], 1) + ce(outputs[0, 3:6], 2), ce(outputs[1, 1:3], 0), 0.0]
+    np.testing.assert_allclose(gan._class_loss(tf.constant(outputs), tf.constant(labels)).numpy(), expected,
+                               rtol=1e-5, atol=1e-6)

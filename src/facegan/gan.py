@@ -22,7 +22,10 @@ unchanged when they are off):
 
 Conditioned (``conditioning``, :mod:`facegan.conditioning`): batches are ``(images, conditions)``; the
 discriminator scores each real image with its own conditions, and the generated faces' conditions are
-drawn from the data's joint distribution, statelessly from ``(seed, step)`` like the noise.
+drawn from the data's joint distribution, statelessly from ``(seed, step)`` like the noise. When the
+discriminator also classifies the conditions (``model.classify_conditions``: its output is the logit, then
+each attribute's class logits), its loss adds the cross-entropy of the real images' own attributes and
+the generator's adds that of the attributes it was asked for (AC-GAN, weight 1; unknown values skipped).
 
 Distribution: each replica's loss is ``tf.nn.compute_average_loss(..., global_batch_size)``, so the
 gradients Keras sums over replicas equal the gradient of the global-batch mean. The noise and the
@@ -69,9 +72,13 @@ class GAN(keras.Model):
         self.ema_kimg, self.ema_rampup = float(ema_kimg), ema_rampup
         self.r1_gamma, self.r1_every = float(r1_gamma), int(r1_every)
         self.conditioning = conditioning
+        self.class_slices = []
         if conditioning is not None:
             self.condition_combos = tf.constant(conditioning.combos, tf.int32)
             self.condition_logits = tf.math.log(tf.constant([conditioning.shares], tf.float32))
+            if discriminator.output_shape[-1] > 1:  # the auxiliary classifier's class logits follow the logit
+                ends = [1 + sum(len(c) for c in conditioning.classes[:i + 1]) for i in range(len(conditioning.names))]
+                self.class_slices = list(zip([1] + ends[:-1], ends))
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         # The first step whose loss was not finite (-1: none yet), set inside the compiled step so the host
@@ -147,7 +154,13 @@ class GAN(keras.Model):
                 fake = self._augment(fake, AUGMENT_FAKE_SEED, step, global_batch, first)
             real_logits = self.discriminator(self._with(real, real_c), training=True)
             fake_logits = self.discriminator(self._with(fake, fake_c), training=True)
+            if self.class_slices:
+                real_logits, real_classes = real_logits[:, :1], real_logits
+                fake_logits, fake_classes = fake_logits[:, :1], fake_logits
             d_per_example, g_per_example = self._loss_terms(real_logits, fake_logits)
+            if self.class_slices:
+                d_per_example += self._class_loss(real_classes, real_c)
+                g_per_example += self._class_loss(fake_classes, fake_c)
             d_loss = tf.nn.compute_average_loss(d_per_example, global_batch_size=global_batch)
             if self.r1_gamma > 0:
                 d_loss += self._lazy_r1(real, real_c, step, global_batch)
@@ -188,6 +201,18 @@ class GAN(keras.Model):
                     nonfinite_step=tf.identity(self.nonfinite_step))
         return logs
 
+    def _class_loss(self, outputs, conditions):
+        """Per-example cross-entropy of the auxiliary classifier's class logits against ``conditions``, summed
+        over the attributes (an unknown value, -1, adds nothing)."""
+        total = 0.0
+        for i, (start, end) in enumerate(self.class_slices):
+            labels = conditions[:, i]
+            known = labels >= 0
+            ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.maximum(labels, 0),
+                                                                logits=tf.cast(outputs[:, start:end], tf.float32))
+            total += tf.where(known, ce, 0.0)
+        return total
+
     @staticmethod
     def _with(x, conditions):
         """A network's input: ``x`` alone, or with its conditions."""
@@ -198,7 +223,8 @@ class GAN(keras.Model):
         real = tf.identity(real)  # a tensor of this branch's graph: the tape watches the one the pass reads
         with tf.GradientTape() as tape:
             tape.watch(real)
-            logits = tf.cast(self.discriminator(self._with(real, conditions), training=True), tf.float32)
+            logits = self.discriminator(self._with(real, conditions), training=True)
+            logits = tf.cast(logits[:, :1] if self.class_slices else logits, tf.float32)
         grad = tf.cast(tape.gradient(logits, real), tf.float32)  # of the sum: each row depends on its own image
         return tf.reduce_sum(tf.square(grad), axis=[1, 2, 3])
 

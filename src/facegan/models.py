@@ -26,7 +26,9 @@ Options beyond the canonical networks (each off by default, so the canonical mod
   input, the conditions (one class index per attribute). The generator reads their one-hot codes beside
   the noise (cGAN's embedding: the first layer's weights on the codes are each class's embedding); the
   discriminator adds a projection term, the inner product of a class embedding with its globally pooled
-  last features (Miyato & Koyama 2018, the cGAN-PD of the mimicry tables).
+  last features (Miyato & Koyama 2018, the cGAN-PD of the mimicry tables). With ``classify_conditions`` the
+  discriminator also classifies each conditioned attribute from the same features (AC-GAN's auxiliary
+  classifier, Odena et al. 2017): its output is then the logit followed by every attribute's class logits.
 
 Outputs are float32 even under a mixed-precision policy (the last layer's dtype), so losses and
 exported images never lose precision.
@@ -110,13 +112,22 @@ def _generator_input(latent_dim: int, conditioning: dict | None):
     return [z, labels], layers.Concatenate(name="z_and_conditions")([z, codes])
 
 
-def _with_projection(logit, features, labels, codes, d_norm: str):
-    """``logit`` plus the projection term <embed(conditions), pooled features> (no-op unconditioned)."""
+def _with_projection(logit, features, labels, codes, d_norm: str, classify: int = 0):
+    """``logit`` plus the projection term <embed(conditions), pooled features> (no-op unconditioned); with
+    ``classify`` (the classes of all attributes) the class logits of an auxiliary classifier after it."""
     if labels is None:
         return logit
     pooled = layers.GlobalAveragePooling2D()(features)
     embedded = _d_layer(layers.Dense(features.shape[-1], use_bias=False, name="condition_embedding"), d_norm)(codes)
-    return layers.Add()([logit, layers.Dot(axes=1)([pooled, embedded])])
+    logit = layers.Add()([logit, layers.Dot(axes=1)([pooled, embedded])])
+    if not classify:
+        return logit
+    classes = _d_layer(layers.Dense(classify, name="condition_classes"), d_norm)(pooled)
+    return layers.Concatenate()([logit, classes])
+
+
+def _classes(conditioning: dict | None, classify: bool) -> int:
+    return sum(len(c) for c in conditioning["classes"]) if conditioning and classify else 0
 
 
 def dcgan_generator(resolution: int = 64, *, latent_dim: int = 100, width: int = 64, batchnorm: str = "keras",
@@ -143,7 +154,8 @@ def _d_layer(layer, d_norm: str):
 
 
 def dcgan_discriminator(resolution: int = 64, *, width: int = 64, batchnorm: str = "keras", d_norm: str = "standard",
-                        minibatch_std: int = 0, conditioning: dict | None = None) -> keras.Model:
+                        minibatch_std: int = 0, conditioning: dict | None = None,
+                        classify_conditions: bool = False) -> keras.Model:
     n = _stages(resolution, 4)
     init = _dcgan_init()
     img = keras.Input((resolution, resolution, 3), name="image")
@@ -159,7 +171,8 @@ def dcgan_discriminator(resolution: int = 64, *, width: int = 64, batchnorm: str
     if minibatch_std:
         x = MinibatchStddev(minibatch_std)(x)
     x = _d_layer(layers.Conv2D(1, 4, strides=1, padding="valid", use_bias=False, kernel_initializer=init), d_norm)(x)
-    logit = _with_projection(layers.Flatten()(x), features, labels, codes, d_norm)
+    logit = _with_projection(layers.Flatten()(x), features, labels, codes, d_norm,
+                             _classes(conditioning, classify_conditions))
     out = layers.Activation("linear", dtype="float32", name="logit")(logit)
     return keras.Model(img if labels is None else [img, labels], out, name="discriminator")
 
@@ -184,7 +197,8 @@ def tutorial_generator(resolution: int = 64, *, latent_dim: int = 100, width: in
 
 
 def tutorial_discriminator(resolution: int = 64, *, width: int = 64, batchnorm: str = "keras", d_norm: str = "standard",
-                           minibatch_std: int = 0, conditioning: dict | None = None) -> keras.Model:
+                           minibatch_std: int = 0, conditioning: dict | None = None,
+                           classify_conditions: bool = False) -> keras.Model:
     """``d_norm``: the tutorial's discriminator has no normalisation, so "standard" and "none" are the same."""
     n = _stages(resolution, 8)
     img = keras.Input((resolution, resolution, 3), name="image")
@@ -197,14 +211,15 @@ def tutorial_discriminator(resolution: int = 64, *, width: int = 64, batchnorm: 
     if minibatch_std:
         x = MinibatchStddev(minibatch_std)(x)
     x = _d_layer(layers.Dense(1), d_norm)(layers.Flatten()(x))
-    out = layers.Activation("linear", dtype="float32", name="logit")(_with_projection(x, features, labels, codes,
-                                                                                      d_norm))
+    logit = _with_projection(x, features, labels, codes, d_norm, _classes(conditioning, classify_conditions))
+    out = layers.Activation("linear", dtype="float32", name="logit")(logit)
     return keras.Model(img if labels is None else [img, labels], out, name="discriminator")
 
 
 def build_models(*, architecture: str, resolution: int, latent_dim: int, width: int, batchnorm: str = "keras",
                  upsample: str = "transposed", d_norm: str = "standard", minibatch_std: int = 0,
-                 conditions: tuple = (), conditioning: dict | None = None) -> tuple[keras.Model, keras.Model]:
+                 conditions: tuple = (), conditioning: dict | None = None,
+                 classify_conditions: bool = False) -> tuple[keras.Model, keras.Model]:
     """(generator, discriminator) for ``model.architecture`` and the model options (see the module's docstring).
     ``conditions`` (the config's names) must be the names of ``conditioning``, which the data resolve."""
     if tuple(conditions) != tuple((conditioning or {}).get("names", ())):
@@ -217,7 +232,7 @@ def build_models(*, architecture: str, resolution: int, latent_dim: int, width: 
     return (make_g(resolution, latent_dim=latent_dim, width=width, batchnorm=batchnorm, upsample=upsample,
                    conditioning=conditioning),
             make_d(resolution, width=width, batchnorm=batchnorm, d_norm=d_norm, minibatch_std=minibatch_std,
-                   conditioning=conditioning))
+                   conditioning=conditioning, classify_conditions=classify_conditions))
 
 
 def models_for(model: ModelOptions | dict, batchnorm: str = "keras",

@@ -49,6 +49,7 @@ class ModelOptions:
     d_norm: str = "standard"
     minibatch_std: int = 0
     conditions: tuple[str, ...] = ()  # the data's attribute names the generator is conditioned on
+    classify_conditions: bool = False  # the discriminator also classifies them (AC-GAN's auxiliary classifier)
 
 
 @dataclass(frozen=True)
@@ -122,8 +123,9 @@ class TrainOptions:
         out: dict = {}
         for group in FINGERPRINTED:
             out.update(asdict(getattr(self, group)))
-        if not out["conditions"]:  # an unconditioned run's checkpoints from before the key resume
-            del out["conditions"]
+        for key in ("conditions", "classify_conditions"):  # at their defaults: checkpoints from before the keys resume
+            if not out[key]:
+                del out[key]
         out |= {"precision_policy": policy, "dataset_sha256": dataset_sha256}
         return json.loads(json.dumps(out))  # as fingerprint.json reads back (tuples are lists there)
 
