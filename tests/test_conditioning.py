@@ -238,3 +238,21 @@ def test_the_auxiliary_loss_is_each_attributes_cross_entropy_and_skips_unknown_v
     expected = [ce(outputs[0, 1:3], 1) + ce(outputs[0, 3:6], 2), ce(outputs[1, 1:3], 0), 0.0]
     np.testing.assert_allclose(gan._class_loss(tf.constant(outputs), tf.constant(labels)).numpy(), expected,
                                rtol=1e-5, atol=1e-6)
+
+
+def test_the_attributes_chart_shows_obedience_beside_coverage(tmp_path):
+    import json
+
+    from PIL import Image
+
+    from facegan.charts import attributes_chart
+
+    per = {"glasses": {"real": {"no": 0.8, "yes": 0.2}, "generated": {"no": 0.9, "yes": 0.1}, "tvd": 0.1}}
+    metrics = {"attributes": {"per_attribute": per, "joint_coverage": 0.9, "joint_attributes": ["glasses"],
+                              "real_vs_real": {"joint_coverage": 1.0}},
+               "obedience": {"attributes": {"glasses": {"no": {"asked": 5, "obeyed": 0.8},
+                                                        "yes": {"asked": 5, "obeyed": 0.6}}}}}
+    (tmp_path / "metrics.json").write_text(json.dumps(metrics))
+    assert attributes_chart(tmp_path / "metrics.json", tmp_path / "a.png") == 1
+    with Image.open(tmp_path / "a.png") as img:
+        assert img.size[0] > 800  # two panels side by side

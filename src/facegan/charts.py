@@ -118,20 +118,33 @@ def swd_chart(swd_csv: str | Path, out: str | Path) -> list[tuple[int, float]]:
 
 def attributes_chart(metrics_json: str | Path, out: str | Path) -> int:
     """One panel per attribute: each class's frequency among real and among generated faces, the total
-    variation distance in the title; returns the number of panels (0 when the comparison was skipped)."""
+    variation distance in the title; for a conditioned generator one more panel per conditioned attribute
+    the classifier reads: the share of faces asked for each value that show it. Returns the number of
+    coverage panels (0 when the comparison was skipped)."""
     plt = pyplot()
 
-    result = json.loads(Path(metrics_json).read_text()).get("attributes", {})
+    metrics = json.loads(Path(metrics_json).read_text())
+    result = metrics.get("attributes", {})
     per = result.get("per_attribute", {})
+    obeyed = (metrics.get("obedience") or {}).get("attributes", {})
     if not per:
         fig, ax = plt.subplots(figsize=(8, 2.5), dpi=120)
         ax.axis("off")
         ax.text(0.5, 0.5, "attribute coverage not measured:\n" + result.get("skipped", "no classifier"),
                 ha="center", va="center", wrap=True, fontsize=9)
     else:
-        cols = min(3, len(per))
-        rows = -(-len(per) // cols)
+        panels = len(per) + len(obeyed)
+        cols = min(3, panels)
+        rows = -(-panels // cols)
         fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows + 0.8), dpi=110, squeeze=False)
+        for ax, (name, d) in zip(list(axes.flat)[len(per):], obeyed.items()):
+            values = list(d)
+            ax.bar(np.arange(len(values)), [100 * d[v]["obeyed"] for v in values], 0.6, color="tab:green")
+            ax.axhline(90, color="grey", lw=0.8, ls="--")
+            ax.set_xticks(np.arange(len(values)), values, rotation=30, ha="right", fontsize=8)
+            ax.set_ylim(0, 100)
+            ax.set_ylabel("% read as asked")
+            ax.set_title(f"asked for {name} ({d[values[0]]['asked']} faces each)", fontsize=10)
         for ax, (name, d) in zip(axes.flat, per.items()):
             classes = list(d["real"])
             x = np.arange(len(classes))
@@ -140,7 +153,7 @@ def attributes_chart(metrics_json: str | Path, out: str | Path) -> int:
             ax.set_xticks(x, classes, rotation=30, ha="right", fontsize=8)
             ax.set_ylabel("% of faces")
             ax.set_title(f"{name} (distance {d['tvd']:.2f})", fontsize=10)
-        for ax in list(axes.flat)[len(per):]:
+        for ax in list(axes.flat)[panels:]:
             ax.axis("off")
         axes.flat[0].legend(fontsize=8)
         fig.suptitle(f"Attributes of generated vs real faces: joint coverage {result['joint_coverage']:.2f} "
