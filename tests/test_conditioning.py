@@ -129,6 +129,26 @@ def test_the_auxiliary_classifier_adds_the_class_logits_after_the_logit(architec
 
 
 @pytest.mark.parametrize("architecture", ["dcgan", "tutorial"])
+def test_conditional_batchnorm_modulates_every_batchnorm_from_no_modulation(architecture):
+    import keras
+
+    from facegan.models import build_models, trainable_params
+
+    spec = _spec()
+    keys = dict(architecture=architecture, resolution=32, latent_dim=8, width=4, conditions=spec.names,
+                conditioning=spec.to_json())
+    keras.utils.set_random_seed(0)
+    g, _ = build_models(**keys)
+    keras.utils.set_random_seed(0)
+    cbn, _ = build_models(**keys, conditional_batchnorm=True)
+    channels = sum(layer.gamma.shape[0] for layer in g.layers if isinstance(layer, keras.layers.BatchNormalization))
+    assert trainable_params(cbn) - trainable_params(g) == 2 * 5 * channels  # a scale and a shift per class
+    z = np.random.default_rng(0).standard_normal((3, 8)).astype("float32")
+    c = np.array([[0, 1], [1, 2], [-1, 0]], "int32")
+    np.testing.assert_allclose(cbn([z, c]), g([z, c]), atol=1e-6)  # zero-initialised: no modulation yet
+
+
+@pytest.mark.parametrize("architecture", ["dcgan", "tutorial"])
 def test_a_saved_conditioned_generator_knows_its_conditions(tmp_path, architecture):
     from facegan.generation import conditioning_of, inputs, load_generator
     from facegan.models import build_models

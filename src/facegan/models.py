@@ -29,6 +29,9 @@ Options beyond the canonical networks (each off by default, so the canonical mod
   last features (Miyato & Koyama 2018, the cGAN-PD of the mimicry tables). With ``classify_conditions`` the
   discriminator also classifies each conditioned attribute from the same features (AC-GAN's auxiliary
   classifier, Odena et al. 2017): its output is then the logit followed by every attribute's class logits.
+  With ``conditional_batchnorm`` the codes also modulate every BatchNorm of the generator, a per-channel
+  scale and shift from a linear map of the codes (class-conditional BatchNorm, de Vries et al. 2017, as in
+  the projection discriminator's generator), starting at no modulation.
 
 Outputs are float32 even under a mixed-precision policy (the last layer's dtype), so losses and
 exported images never lose precision.
@@ -104,12 +107,24 @@ def _condition_input(conditioning: dict | None):
 
 
 def _generator_input(latent_dim: int, conditioning: dict | None):
-    """(the generator's inputs, the vector its first layer reads): the noise, and the condition codes."""
+    """(the generator's inputs, the vector its first layer reads, the condition codes or None)."""
     z = keras.Input((latent_dim,), name="z")
     labels, codes = _condition_input(conditioning)
     if labels is None:
-        return z, z
-    return [z, labels], layers.Concatenate(name="z_and_conditions")([z, codes])
+        return z, z, None
+    return [z, labels], layers.Concatenate(name="z_and_conditions")([z, codes]), codes
+
+
+def _modulate(x, codes):
+    """``x * (1 + gamma(codes)) + beta(codes)`` per channel: class-conditional BatchNorm's part after the
+    BatchNorm (``codes`` None: ``x`` unchanged)."""
+    if codes is None:
+        return x
+    channels = x.shape[-1]
+    shape = (1,) * (len(x.shape) - 2) + (channels,)
+    gamma, beta = (layers.Reshape(shape)(layers.Dense(channels, use_bias=False, kernel_initializer="zeros")(codes))
+                   for _ in range(2))
+    return layers.Add()([x, layers.Multiply()([x, gamma]), beta])
 
 
 def _with_projection(logit, features, labels, codes, d_norm: str, classify: int = 0):
@@ -131,17 +146,19 @@ def _classes(conditioning: dict | None, classify: bool) -> int:
 
 
 def dcgan_generator(resolution: int = 64, *, latent_dim: int = 100, width: int = 64, batchnorm: str = "keras",
-                    upsample: str = "transposed", conditioning: dict | None = None) -> keras.Model:
+                    upsample: str = "transposed", conditioning: dict | None = None,
+                    conditional_batchnorm: bool = False) -> keras.Model:
     n = _stages(resolution, 4)  # 64 -> 4 stride-2 stages after the 4x4 projection
     init = _dcgan_init()
-    inputs, x = _generator_input(latent_dim, conditioning)
+    inputs, x, codes = _generator_input(latent_dim, conditioning)
+    codes = codes if conditional_batchnorm else None
     x = layers.Reshape((1, 1, x.shape[-1]))(x)
     x = layers.Conv2DTranspose(width * 2 ** (n - 1), 4, strides=1, padding="valid", use_bias=False,
                                kernel_initializer=init)(x)
-    x = layers.ReLU()(_bn(batchnorm)(x))
+    x = layers.ReLU()(_modulate(_bn(batchnorm)(x), codes))
     for i in range(n - 1, 0, -1):
         x = _apply(_upscale(width * 2 ** (i - 1), 4, upsample, init), x)
-        x = layers.ReLU()(_bn(batchnorm)(x))
+        x = layers.ReLU()(_modulate(_bn(batchnorm)(x), codes))
     x = _apply(_upscale(3, 4, upsample, init), x)
     out = layers.Activation("tanh", dtype="float32", name="image")(x)
     return keras.Model(inputs, out, name="generator")
@@ -178,19 +195,21 @@ def dcgan_discriminator(resolution: int = 64, *, width: int = 64, batchnorm: str
 
 
 def tutorial_generator(resolution: int = 64, *, latent_dim: int = 100, width: int = 64, batchnorm: str = "keras",
-                       upsample: str = "transposed", conditioning: dict | None = None) -> keras.Model:
+                       upsample: str = "transposed", conditioning: dict | None = None,
+                       conditional_batchnorm: bool = False) -> keras.Model:
     n = _stages(resolution, 8)
     top = width * 2 ** n
-    inputs, x = _generator_input(latent_dim, conditioning)
+    inputs, x, codes = _generator_input(latent_dim, conditioning)
+    codes = codes if conditional_batchnorm else None
     x = layers.Dense(8 * 8 * top, use_bias=False)(x)
-    x = layers.LeakyReLU(0.2)(_batchnorm_layer(batchnorm)(x))
+    x = layers.LeakyReLU(0.2)(_modulate(_batchnorm_layer(batchnorm)(x), codes))
     x = layers.Reshape((8, 8, top))(x)
     x = layers.Conv2DTranspose(top // 2, 5, strides=1, padding="same", use_bias=False)(x)
-    x = layers.LeakyReLU(0.2)(_batchnorm_layer(batchnorm)(x))
+    x = layers.LeakyReLU(0.2)(_modulate(_batchnorm_layer(batchnorm)(x), codes))
     init = "glorot_uniform"  # Keras's default
     for i in range(n - 1, 0, -1):
         x = _apply(_upscale(width * 2 ** (i - 1), 5, upsample, init), x)
-        x = layers.LeakyReLU(0.2)(_batchnorm_layer(batchnorm)(x))
+        x = layers.LeakyReLU(0.2)(_modulate(_batchnorm_layer(batchnorm)(x), codes))
     x = _apply(_upscale(3, 5, upsample, init), x)
     out = layers.Activation("tanh", dtype="float32", name="image")(x)
     return keras.Model(inputs, out, name="generator")
@@ -219,7 +238,8 @@ def tutorial_discriminator(resolution: int = 64, *, width: int = 64, batchnorm: 
 def build_models(*, architecture: str, resolution: int, latent_dim: int, width: int, batchnorm: str = "keras",
                  upsample: str = "transposed", d_norm: str = "standard", minibatch_std: int = 0,
                  conditions: tuple = (), conditioning: dict | None = None,
-                 classify_conditions: bool = False) -> tuple[keras.Model, keras.Model]:
+                 classify_conditions: bool = False,
+                 conditional_batchnorm: bool = False) -> tuple[keras.Model, keras.Model]:
     """(generator, discriminator) for ``model.architecture`` and the model options (see the module's docstring).
     ``conditions`` (the config's names) must be the names of ``conditioning``, which the data resolve."""
     if tuple(conditions) != tuple((conditioning or {}).get("names", ())):
@@ -230,7 +250,7 @@ def build_models(*, architecture: str, resolution: int, latent_dim: int, width: 
     else:
         make_g, make_d = tutorial_generator, tutorial_discriminator
     return (make_g(resolution, latent_dim=latent_dim, width=width, batchnorm=batchnorm, upsample=upsample,
-                   conditioning=conditioning),
+                   conditioning=conditioning, conditional_batchnorm=conditional_batchnorm),
             make_d(resolution, width=width, batchnorm=batchnorm, d_norm=d_norm, minibatch_std=minibatch_std,
                    conditioning=conditioning, classify_conditions=classify_conditions))
 

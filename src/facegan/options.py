@@ -50,6 +50,7 @@ class ModelOptions:
     minibatch_std: int = 0
     conditions: tuple[str, ...] = ()  # the data's attribute names the generator is conditioned on
     classify_conditions: bool = False  # the discriminator also classifies them (AC-GAN's auxiliary classifier)
+    conditional_batchnorm: bool = False  # they also modulate the generator's BatchNorms
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ class TrainOptions:
         out: dict = {}
         for group in FINGERPRINTED:
             out.update(asdict(getattr(self, group)))
-        for key in ("conditions", "classify_conditions"):  # at their defaults: checkpoints from before the keys resume
+        for key in ("conditions", "classify_conditions", "conditional_batchnorm"):  # at their defaults: checkpoints from before the keys resume
             if not out[key]:
                 del out[key]
         out |= {"precision_policy": policy, "dataset_sha256": dataset_sha256}
