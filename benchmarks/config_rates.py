@@ -26,6 +26,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 CANONICAL = yaml.safe_load((ROOT / "config" / "canonical-dcgan.yaml").read_text())
 DEMO = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+CONDITIONS = ["hair_style", "hair_colour", "glasses"]
 ROWS = {
     "default": {"model": {"width": 24}, "train": {}},
     "w32": {"model": {"width": 32}, "train": {}},
@@ -40,6 +41,10 @@ ROWS = {
     "canonical16": {"model": {**CANONICAL["model"], "width": 24}, "train": {**CANONICAL["train"], "batch_size": 16}},
     "tutorial16": {"model": {**CANONICAL["model"], "architecture": "tutorial", "width": 24},
                    "train": {**CANONICAL["train"], "beta_1": 0.9, "batch_size": 16}},
+    # conditioned on the demo's hair style, hair colour and glasses (issue 21): QUALITY.md's round 6
+    "cond": {"model": {"conditions": CONDITIONS}, "train": {}},
+    "condac": {"model": {"conditions": CONDITIONS, "classify_conditions": True}, "train": {}},
+    "condcbn": {"model": {"conditions": CONDITIONS, "conditional_batchnorm": True}, "train": {}},
 }
 
 WORKER = """
@@ -65,6 +70,9 @@ def rate(work: Path, row: str, epochs: int, precision=None) -> float:
                              "gpus": 0, **({} if precision is None else {"mixed_precision": precision})},
                 "resolution": DEMO["preprocess"]["resolution"], "seed": 0, "state_dir": str(tmp / "state"),
                 "log_file": str(tmp / "train.log"), **{k: str(out / v) for k, v in names.items()}}
+        if ROWS[row]["model"].get("conditions"):
+            spec |= {"attributes": str(work / "results/data/attributes.tsv"),
+                     "attribute_spec": str(work / "results/data/attributes.json")}
         (tmp / "spec.json").write_text(json.dumps(spec))
         subprocess.run([sys.executable, "-c", WORKER, str(tmp / "spec.json")], check=True, capture_output=True)
         with open(out / "history.csv") as f:
