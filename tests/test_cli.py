@@ -104,6 +104,10 @@ def test_a_conditioned_generator_makes_the_faces_asked_for(saved_models, tmp_pat
     assert (drawn[:, 0] == 1).all() and set(drawn[:, 1]) == {0}  # the data hold no red hair with glasses
     assert main(["generate", "--model", model, "--list-conditions"]) == 0
     assert "conditioned on glasses: no/yes; hair_colour: black/red" in capsys.readouterr().out
+    asked.clear()
+    assert main(["interpolate", "--model", model, "--steps", "3", "--rows", "2", "--out", str(tmp_path / "m.png")]) == 0
+    rows = np.concatenate(asked).reshape(2, 3, 2)
+    assert (rows == rows[:, :1]).all()  # one draw of the conditions per row, held along it
 
 
 @pytest.mark.parametrize("model, condition, expected", [

@@ -84,5 +84,16 @@ def test_an_unknown_condition_at_train_time_is_one_line_naming_the_datas_attribu
     assert "Traceback" not in job.stderr
 
 
+def test_conditions_on_data_without_an_attribute_table_are_one_line_at_train_time(tiny_shards, tmp_path, train_job):
+    from facegan.attributes import write_attribute_files
+
+    data = {**tiny_shards, "attributes": str(tmp_path / "attributes.tsv"),
+            "attribute_spec": str(tmp_path / "attributes.json")}
+    write_attribute_files(None, [], out_tsv=data["attributes"], out_json=data["attribute_spec"])
+    job = train_job(tmp_path / "w", data, epochs=1, model={"conditions": ["Smiling"]}, check=False)
+    assert job.returncode != 0 and "Traceback" not in job.stderr
+    assert "model.conditions is ['Smiling'] but the data set has no attribute table" in job.stderr
+
+
 def _read(path):
     return path.read_text() if path.exists() else ""
