@@ -10,9 +10,8 @@ from PIL import Image
 def saved_models(tmp_path_factory):
     import keras
 
-    from facegan.models import build_models
-
     from facegan.conditioning import Conditioning
+    from facegan.models import build_models
 
     keras.utils.set_random_seed(0)
     g, d = build_models(architecture="dcgan", resolution=32, latent_dim=8, width=4)

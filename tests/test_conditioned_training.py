@@ -65,11 +65,13 @@ def test_a_conditioned_run_killed_at_a_random_moment_resumes_bit_identical(strai
         assert _same(weights_of(work / "train" / name), weights_of(straight / "train" / name)), name
 
 
-def test_conditioned_training_with_every_option_the_memory_reader_r1_and_mixed_precision(tiny_shards, tmp_path, train_job):
+def test_conditioned_training_with_every_option_the_memory_reader_r1_and_mixed_precision(tiny_shards, tmp_path,
+                                                                                         train_job):
     from facegan.generation import conditioning_of, load_generator
 
-    train_job(tmp_path, tiny_shards, epochs=1, model={**CONDITIONED, "classify_conditions": True, "conditional_batchnorm": True}, reader="memory",
-              mixed_precision=True, r1_gamma=0.1, r1_every=2, **KEYS)
+    every = {**CONDITIONED, "classify_conditions": True, "conditional_batchnorm": True}
+    train_job(tmp_path, tiny_shards, epochs=1, model=every, reader="memory", mixed_precision=True, r1_gamma=0.1,
+              r1_every=2, **KEYS)
     record = json.loads((tmp_path / "train" / "training_options.json").read_text())
     assert record["reader"] == "memory" and record["precision_policy"] == "mixed_bfloat16"
     g = load_generator(tmp_path / "train" / "generator.keras")

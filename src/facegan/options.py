@@ -124,7 +124,8 @@ class TrainOptions:
         out: dict = {}
         for group in FINGERPRINTED:
             out.update(asdict(getattr(self, group)))
-        for key in ("conditions", "classify_conditions", "conditional_batchnorm"):  # at their defaults: checkpoints from before the keys resume
+        # keys at their defaults are left out, so checkpoints from before the keys resume
+        for key in ("conditions", "classify_conditions", "conditional_batchnorm"):
             if not out[key]:
                 del out[key]
         out |= {"precision_policy": policy, "dataset_sha256": dataset_sha256}

@@ -37,7 +37,8 @@ def _slice(batch_inputs, start: int, stop: int):
     return batch_inputs[start:stop]
 
 
-def write_samples(generator, out_dir: str | Path, *, n: int, seed: int, fixed: dict[int, int] | None = None) -> list[Path]:
+def write_samples(generator, out_dir: str | Path, *, n: int, seed: int,
+                  fixed: dict[int, int] | None = None) -> list[Path]:
     """``n`` faces as PNG files; a conditioned generator's conditions follow the data, ``fixed`` ones asked for."""
     _require(n=(n, 1))
     out_dir = Path(out_dir)

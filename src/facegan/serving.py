@@ -3,8 +3,8 @@ the Keras model's output on the same noise.
 
 Both take noise ``z`` (float32, ``(batch, latent_dim)``) and return ``images`` in [-1, 1], NHWC, like
 the ``.keras`` file; a conditioned generator also takes ``conditions`` (int32, ``(batch, attributes)``:
-each attribute's class index, in ``serving.json``'s order). The SavedModel's ``serve`` / ``serving_default`` signatures come from Keras's own
-``model.export``; the ONNX file from tf2onnx (opset 17), checked with onnxruntime.
+each attribute's class index, in ``serving.json``'s order). The SavedModel's ``serve`` / ``serving_default``
+signatures come from Keras's own ``model.export``; the ONNX file from tf2onnx (opset 17), checked with onnxruntime.
 """
 
 from __future__ import annotations
