@@ -13,7 +13,6 @@ No TensorFlow here; the workflow's parse-time check of ``model.conditions`` is :
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,8 +122,6 @@ def load_conditioning(names, *, attributes: str | Path, attribute_spec: str | Pa
     manifest order, from the data stage's attribute files."""
     from facegan.attribute_files import load_attribute_files
 
-    if not json.loads(Path(attribute_spec).read_text()).get("attributes"):
-        attribute_columns(names, [])
     attrs, labels = load_attribute_files(attributes, attribute_spec)
     columns = attribute_columns(names, [a.name for a in attrs])
     return Conditioning.from_labels(names, attrs, labels), labels[:, columns].astype(np.int32)
