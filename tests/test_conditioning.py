@@ -276,3 +276,28 @@ def test_the_attributes_chart_shows_obedience_beside_coverage(tmp_path):
     assert attributes_chart(tmp_path / "metrics.json", tmp_path / "a.png") == 1
     with Image.open(tmp_path / "a.png") as img:
         assert img.size[0] > 800  # two panels side by side
+
+
+def test_train_class_weight_scales_the_auxiliary_term_of_both_losses():
+    """One step from the same weights and batch at weights 1, 2 and 3: both losses move linearly with the
+    weight (the adversarial part stays, the class part scales)."""
+    import keras
+    import tensorflow as tf
+
+    from facegan.gan import make_optimizer
+
+    rng = np.random.default_rng(0)
+    images = tf.constant(rng.uniform(-1, 1, (4, 16, 16, 3)).astype("float32"))
+    conditions = tf.constant([[0, 1], [1, 0], [0, 2], [1, -1]], tf.int32)
+    losses = []
+    for weight in (1.0, 2.0, 3.0):
+        keras.utils.set_random_seed(7)
+        gan, _ = _gan(classify=True)
+        gan.class_weight = weight
+        gan.compile(d_optimizer=make_optimizer(1e-4, 0.5, policy="float32"),
+                    g_optimizer=make_optimizer(1e-4, 0.5, policy="float32"))
+        logs = gan.train_step((images, conditions))
+        losses.append((float(logs["step_d_loss"]), float(logs["step_g_loss"])))
+    (d1, g1), (d2, g2), (d3, g3) = losses
+    assert d2 - d1 > 0.1 and g2 - g1 > 0.1
+    assert d3 - d2 == pytest.approx(d2 - d1, rel=1e-4) and g3 - g2 == pytest.approx(g2 - g1, rel=1e-4)

@@ -57,7 +57,8 @@ class GAN(keras.Model):
     def __init__(self, generator: keras.Model, discriminator: keras.Model, latent_dim: int, seed: int = 0,
                  label_smoothing: float = 0.0, *, loss: str = "bce", augment: tuple[str, ...] = (),
                  generator_ema: keras.Model | None = None, ema_kimg: float = 0.0, ema_rampup: float | None = None,
-                 r1_gamma: float = 0.0, r1_every: int = 16, conditioning=None, **kwargs):
+                 r1_gamma: float = 0.0, r1_every: int = 16, conditioning=None, class_weight: float = 1.0,
+                 **kwargs):
         super().__init__(**kwargs)
         if loss not in LOSSES:
             raise ValueError(f"train.loss must be one of {LOSSES}, got {loss!r}")
@@ -72,6 +73,7 @@ class GAN(keras.Model):
         self.ema_kimg, self.ema_rampup = float(ema_kimg), ema_rampup
         self.r1_gamma, self.r1_every = float(r1_gamma), int(r1_every)
         self.conditioning = conditioning
+        self.class_weight = float(class_weight)
         self.class_slices = []
         if conditioning is not None:
             self.condition_combos = tf.constant(conditioning.combos, tf.int32)
@@ -159,8 +161,8 @@ class GAN(keras.Model):
                 fake_logits, fake_classes = fake_logits[:, :1], fake_logits
             d_per_example, g_per_example = self._loss_terms(real_logits, fake_logits)
             if self.class_slices:
-                d_per_example += self._class_loss(real_classes, real_c)
-                g_per_example += self._class_loss(fake_classes, fake_c)
+                d_per_example += self.class_weight * self._class_loss(real_classes, real_c)
+                g_per_example += self.class_weight * self._class_loss(fake_classes, fake_c)
             d_loss = tf.nn.compute_average_loss(d_per_example, global_batch_size=global_batch)
             if self.r1_gamma > 0:
                 d_loss += self._lazy_r1(real, real_c, step, global_batch)

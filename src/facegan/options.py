@@ -72,6 +72,7 @@ class GanOptions:
     ema_rampup: float | None
     r1_gamma: float = 0.0
     r1_every: int = 16
+    class_weight: float = 1.0  # the auxiliary classifier's cross-entropy in D's and G's losses
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,8 @@ class TrainOptions:
         for key in ("conditions", "classify_conditions", "conditional_batchnorm"):
             if not out[key]:
                 del out[key]
+        if out["class_weight"] == 1.0:
+            del out["class_weight"]
         out |= {"precision_policy": policy, "dataset_sha256": dataset_sha256}
         return json.loads(json.dumps(out))  # as fingerprint.json reads back (tuples are lists there)
 

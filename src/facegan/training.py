@@ -64,7 +64,8 @@ def build_gan(opts: TrainOptions, setup, *, policy: str, batchnorm: str | None =
         generator_ema = models_for(m, conditioning=spec)[0]
     gan = GAN(generator, discriminator, m.latent_dim, seed=opts.data.seed, label_smoothing=g.label_smoothing,
               loss=g.loss, augment=parse_policy(g.augment), generator_ema=generator_ema, ema_kimg=g.ema_kimg,
-              ema_rampup=g.ema_rampup, r1_gamma=g.r1_gamma, r1_every=g.r1_every, conditioning=conditioning)
+              ema_rampup=g.ema_rampup, r1_gamma=g.r1_gamma, r1_every=g.r1_every, conditioning=conditioning,
+              class_weight=g.class_weight)
     gan.reset_ema()
     # XLA is slower on CPU and fails across logical CPU devices; Keras's "auto" is right on GPU.
     gan.compile(d_optimizer=d_opt, g_optimizer=g_opt, jit_compile=False if setup.kind == "cpu" else "auto",
