@@ -99,3 +99,30 @@ def test_conditions_on_data_without_an_attribute_table_are_one_line_at_train_tim
 
 def _read(path):
     return path.read_text() if path.exists() else ""
+
+
+def test_obedience_reads_the_generators_faces_and_stands_each_share_beside_real_faces(straight, tiny_shards,
+                                                                                     tmp_path):
+    """The real classifier and generator of a tiny run (threshold 0, so the tiny classifier's attributes count
+    as read): every value of every conditioned attribute asked for, each share beside the real faces' reading."""
+    from facegan.attribute_classifier import class_recalls, load, train_classifier
+    from facegan.attributes import load_attribute_files
+    from facegan.generation import load_generator
+    from facegan.obedience import obedience
+    from facegan.reader import read_in_order
+
+    images = read_in_order(tiny_shards["files"], tiny_shards["stats_json"]["resolution"])
+    attrs, labels = load_attribute_files(tiny_shards["attributes"], tiny_shards["attribute_spec"])
+    train_classifier(images, labels[:len(images)], attrs, seed=0, threshold=0.0, out_dir=tmp_path / "clf", epochs=2,
+                     precision=False)
+    model, report = load(tmp_path / "clf")
+    assert class_recalls(np.array([0, 0, 1, -1, 1]), np.array([0, 1, 1, 1, 0]), 3) == [0.5, 0.5, None]
+    result = obedience(load_generator(straight / "train" / "generator.keras"), model, report, per_value=6, seed=0)
+    assert set(result["attributes"]) == {"hair_style", "glasses"} and not result["not_read"]
+    for name, per_class in result["attributes"].items():
+        for value, c in per_class.items():
+            assert c["asked"] == 6 and c["real"] == report["recall"][name][value]
+            assert sum(c["read_as"].values()) <= 1.0 + 1e-9
+    assert any("(real faces: " in line for line in result["lines"])
+    of_real = [c["obeyed"] / c["real"] for p in result["attributes"].values() for c in p.values() if c["real"]]
+    assert result["min_of_real"] == min(of_real) and result["min_obeyed"] <= 1.0

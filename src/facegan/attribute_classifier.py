@@ -55,10 +55,15 @@ def build_classifier(resolution: int, attrs: list[attr_lib.Attribute], width: in
     return keras.Model(image, outputs, name="attribute_classifier")
 
 
+def class_recalls(true: np.ndarray, predicted: np.ndarray, classes: int) -> list[float | None]:
+    """Each class's recall among the true labels (unknown ones, < 0, are skipped): the share of real faces with
+    it read as it, i.e. what a generator that obeys perfectly would read; None for a class absent from ``true``."""
+    return [float((predicted[true == c] == c).mean()) if (true == c).any() else None for c in range(classes)]
+
+
 def balanced_accuracy(true: np.ndarray, predicted: np.ndarray, classes: int) -> float:
     """Mean recall over the classes present among the known (>= 0) true labels."""
-    known = true >= 0
-    recalls = [float((predicted[known & (true == c)] == c).mean()) for c in range(classes) if (true[known] == c).any()]
+    recalls = [r for r in class_recalls(true, predicted, classes) if r is not None]
     return float(np.mean(recalls)) if recalls else float("nan")
 
 
@@ -98,6 +103,8 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, attrs: list[attr_li
     predicted = predict(model, images[held], attrs)
     truth = attr_lib.apply_unknown(attrs, labels[held])
     accuracy = {a.name: balanced_accuracy(truth[:, i], predicted[:, i], len(a.classes)) for i, a in enumerate(attrs)}
+    recall = {a.name: dict(zip(a.classes, class_recalls(truth[:, i], predicted[:, i], len(a.classes))))
+              for i, a in enumerate(attrs)}
     reliable = [a.name for a in attrs if accuracy[a.name] >= threshold]
     # What a perfect generator reads: predictions on two disjoint halves of the real images.
     all_predicted = predict(model, images, attrs)
@@ -107,7 +114,8 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, attrs: list[attr_li
     joint = attribute_stats.choose_joint(reliable_attrs, all_predicted[:, cols]) if reliable_attrs else []
     real_vs_real = attribute_stats.compare(reliable_attrs, all_predicted[:half, cols],
                                            all_predicted[half:2 * half, cols], joint=joint) if reliable_attrs else None
-    report = {"attributes": [a.to_json() for a in attrs], "balanced_accuracy": accuracy, "threshold": threshold,
+    report = {"attributes": [a.to_json() for a in attrs], "balanced_accuracy": accuracy, "recall": recall,
+              "threshold": threshold,
               "reliable": reliable, "joint_attributes": joint, "images": len(images),
               "held_out": int(held.sum()), "real_vs_real": real_vs_real}
     out = Path(out_dir)

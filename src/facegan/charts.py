@@ -119,8 +119,8 @@ def swd_chart(swd_csv: str | Path, out: str | Path) -> list[tuple[int, float]]:
 def attributes_chart(metrics_json: str | Path, out: str | Path) -> int:
     """One panel per attribute: each class's frequency among real and among generated faces, the total
     variation distance in the title; for a conditioned generator one more panel per conditioned attribute
-    the classifier reads: the share of faces asked for each value that show it. Returns the number of
-    coverage panels (0 when the comparison was skipped)."""
+    the classifier reads: the share of faces asked for each value that show it, beside what real faces with
+    the value read. Returns the number of coverage panels (0 when the comparison was skipped)."""
     plt = pyplot()
 
     metrics = json.loads(Path(metrics_json).read_text())
@@ -140,6 +140,10 @@ def attributes_chart(metrics_json: str | Path, out: str | Path) -> int:
         for ax, (name, d) in zip(list(axes.flat)[len(per):], obeyed.items()):
             values = list(d)
             ax.bar(np.arange(len(values)), [100 * d[v]["obeyed"] for v in values], 0.6, color="tab:green")
+            ceiling = [(i, 100 * d[v]["real"]) for i, v in enumerate(values) if d[v].get("real") is not None]
+            if ceiling:  # what real faces with the value read: a generator that obeys perfectly reads no higher
+                ax.plot(*zip(*ceiling), "k_", ms=18, mew=2, label="real faces")
+                ax.legend(fontsize=7, loc="lower right")
             ax.axhline(90, color="grey", lw=0.8, ls="--")
             ax.set_xticks(np.arange(len(values)), values, rotation=30, ha="right", fontsize=8)
             ax.set_ylim(0, 100)

@@ -4,7 +4,9 @@ For every conditioned attribute that the classifier reads reliably, and every va
 faces are asked for that value (the other conditioned attributes follow the data given it) and the
 share read back as that value is reported: "glasses=yes: 96% of 250 read as glasses=yes". For a binary
 attribute also the share of the faces asked *without* it that show it. A face whose attribute the
-classifier cannot tell (hair colour on a head it reads as bald) counts as not obeyed.
+classifier cannot tell (hair colour on a head it reads as bald) counts as not obeyed. Beside each share stands
+the ceiling: the share of held-out real faces with that value that the classifier reads as it (a generator that
+obeys perfectly reads no higher), as SWD stands beside the real-data floor.
 """
 
 from __future__ import annotations
@@ -34,17 +36,21 @@ def obedience(generator, classifier, report: dict, *, per_value: int, seed: int)
                                         "the classifier does not read it")
             continue
         column = names.index(name)
+        ceiling = report.get("recall", {}).get(name, {})
         per_class = {}
         for v, value in enumerate(spec.classes[a]):
             s = seed + SEED_OFFSET + 1000 * a + v
             faces = generate(generator, inputs(generator, noise(per_value, latent_dim(generator), s), s, {a: v}))
             read = attribute_classifier.predict(classifier, faces, attrs)[:, column]
-            per_class[value] = {"asked": per_value, "obeyed": float(np.mean(read == v)),
+            per_class[value] = {"asked": per_value, "obeyed": float(np.mean(read == v)), "real": ceiling.get(value),
                                 "read_as": {c: float(np.mean(read == k)) for k, c in enumerate(spec.classes[a])}}
         result["attributes"][name] = per_class
         result["lines"] += _lines(name, spec.classes[a], per_class)
     obeyed = [c["obeyed"] for per_class in result["attributes"].values() for c in per_class.values()]
     result["min_obeyed"] = min(obeyed) if obeyed else None
+    of_real = [c["obeyed"] / c["real"] for per_class in result["attributes"].values() for c in per_class.values()
+               if c.get("real")]
+    result["min_of_real"] = min(of_real) if of_real else None  # the least obeyed value against its ceiling
     return result
 
 
@@ -52,6 +58,11 @@ def _lines(name: str, classes: tuple[str, ...], per_class: dict) -> list[str]:
     """The log's words for one attribute."""
     if classes == ("no", "yes"):
         yes, no = per_class["yes"], per_class["no"]
-        return [f"{name}=yes: {yes['obeyed']:.0%} of {yes['asked']} read as {name}; asked without: "
+        return [f"{name}=yes: {yes['obeyed']:.0%} of {yes['asked']} read as {name}{_real(yes)}; asked without: "
                 f"{no['read_as']['yes']:.0%} of {no['asked']} read as {name}"]
-    return [f"{name}={value}: {c['obeyed']:.0%} of {c['asked']} read as {value}" for value, c in per_class.items()]
+    return [f"{name}={value}: {c['obeyed']:.0%} of {c['asked']} read as {value}{_real(c)}"
+            for value, c in per_class.items()]
+
+
+def _real(c: dict) -> str:
+    return "" if c.get("real") is None else f" (real faces: {c['real']:.0%})"
