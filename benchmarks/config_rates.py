@@ -45,6 +45,10 @@ ROWS = {
     "cond": {"model": {"conditions": CONDITIONS}, "train": {}},
     "condac": {"model": {"conditions": CONDITIONS, "classify_conditions": True}, "train": {}},
     "condcbn": {"model": {"conditions": CONDITIONS, "conditional_batchnorm": True}, "train": {}},
+    # round 7: DiffAugment translation only (no cutout), unconditioned and conditioned
+    "nocut": {"model": {"conditions": []}, "train": {"augment": "translation"}},
+    "condacnocut": {"model": {"conditions": CONDITIONS, "classify_conditions": True},
+                    "train": {"augment": "translation"}},
 }
 
 WORKER = """
