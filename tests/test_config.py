@@ -17,7 +17,7 @@ from facegan.config import (
 
 
 def test_shipped_configs_are_valid(repo):
-    for name in ("config.yaml", "celeba.yaml"):
+    for name in ("config.yaml", "celeba.yaml", "demo-conditioned.yaml", "celeba-conditioned.yaml"):
         check_config(yaml.safe_load((repo / "config" / name).read_text()))
 
 
