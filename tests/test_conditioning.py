@@ -301,3 +301,60 @@ def test_train_class_weight_scales_the_auxiliary_term_of_both_losses():
     (d1, g1), (d2, g2), (d3, g3) = losses
     assert d2 - d1 > 0.1 and g2 - g1 > 0.1
     assert d3 - d2 == pytest.approx(d2 - d1, rel=1e-4) and g3 - g2 == pytest.approx(g2 - g1, rel=1e-4)
+
+
+def test_generator_class_weight_scales_only_the_generators_auxiliary_term():
+    import keras
+    import tensorflow as tf
+
+    from facegan.gan import make_optimizer
+
+    rng = np.random.default_rng(0)
+    images = tf.constant(rng.uniform(-1, 1, (4, 16, 16, 3)).astype("float32"))
+    conditions = tf.constant([[0, 1], [1, 0], [0, 2], [1, -1]], tf.int32)
+    losses = []
+    for g_weight in (1.0, 3.0):
+        keras.utils.set_random_seed(7)
+        gan, _ = _gan(classify=True)
+        gan.generator_class_weight = g_weight
+        gan.compile(d_optimizer=make_optimizer(1e-4, 0.5, policy="float32"),
+                    g_optimizer=make_optimizer(1e-4, 0.5, policy="float32"))
+        logs = gan.train_step((images, conditions))
+        losses.append((float(logs["step_d_loss"]), float(logs["step_g_loss"])))
+    assert losses[1][0] == pytest.approx(losses[0][0], rel=1e-6)
+    assert losses[1][1] - losses[0][1] > 0.1
+
+
+def test_balanced_weights_make_every_value_count_alike_and_average_one():
+    from facegan.conditioning import Conditioning
+
+    spec = Conditioning(("style", "glasses"), (("bald", "short", "long"), ("no", "yes")),
+                        ((0, 0), (1, 0), (1, 1), (-1, 1)), (0.1, 0.6, 0.2, 0.1))
+    style, glasses = spec.balanced_weights()
+    # style known on 90% of the images: bald 1/9, short 8/9, long never seen (weight 1)
+    np.testing.assert_allclose(style, [1 / (2 * (1 / 9)), 1 / (2 * (8 / 9)), 1.0], rtol=1e-6)
+    np.testing.assert_allclose(glasses, [1 / (2 * 0.7), 1 / (2 * 0.3)], rtol=1e-6)
+    assert 0.7 * glasses[0] + 0.3 * glasses[1] == pytest.approx(1.0)
+
+
+def test_class_balance_weights_each_examples_cross_entropy_by_its_value():
+    import tensorflow as tf
+
+    from facegan.gan import GAN
+
+    base, spec = _gan(classify=True)
+    balanced = GAN(base.generator, base.discriminator, 8, seed=3, conditioning=spec, class_balance=True)
+    outputs = tf.constant(np.random.default_rng(1).normal(size=(4, 6)).astype("float32"))
+    conditions = tf.constant([[0, 1], [1, 0], [0, 2], [1, -1]], tf.int32)
+    plain = base._class_loss(outputs, conditions).numpy()
+    weighted = balanced._class_loss(outputs, conditions).numpy()
+    w0, w1 = spec.balanced_weights()
+    parts = [tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.maximum(conditions[:, i], 0),
+                                                            logits=outputs[:, s:e]).numpy()
+             for i, (s, e) in enumerate(base.class_slices)]
+    known = conditions.numpy() >= 0
+    assert not np.allclose(w0, 1.0) and not np.allclose(w1, 1.0)
+    expected = (parts[0] * w0[conditions.numpy()[:, 0]] * known[:, 0]
+                + parts[1] * w1[np.maximum(conditions.numpy()[:, 1], 0)] * known[:, 1])
+    np.testing.assert_allclose(weighted, expected, rtol=1e-5)
+    np.testing.assert_allclose(plain, parts[0] * known[:, 0] + parts[1] * known[:, 1], rtol=1e-5)

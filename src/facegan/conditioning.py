@@ -59,6 +59,21 @@ class Conditioning:
         return cls(tuple(names), tuple(attributes[i].classes for i in columns),
                    tuple(tuple(int(v) for v in c) for c in combos), tuple(float(s) for s in counts / counts.sum()))
 
+    def balanced_weights(self) -> list[np.ndarray]:
+        """Per attribute, each value's weight 1 / (values * share of the images that know the attribute),
+        so every value counts alike and the weights average 1 over the data; a value the data lack weighs 1."""
+        combos, shares = np.asarray(self.combos, np.int64), np.asarray(self.shares)
+        out = []
+        for i, classes in enumerate(self.classes):
+            known = combos[:, i] >= 0
+            share = np.bincount(combos[known, i], weights=shares[known], minlength=len(classes))
+            share = share / share.sum()
+            present = share > 0
+            weights = np.ones(len(classes))
+            weights[present] = 1.0 / (present.sum() * share[present])
+            out.append(weights.astype(np.float32))
+        return out
+
     def draw(self, n: int, rng: np.random.Generator, fixed: dict[int, int] | None = None) -> np.ndarray:
         """``(n, attributes)`` int32 conditions from the data's joint distribution, attribute ``i`` set to
         ``fixed[i]``; the others follow the data given the fixed ones (or their own shares when the data

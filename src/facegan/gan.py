@@ -58,7 +58,7 @@ class GAN(keras.Model):
                  label_smoothing: float = 0.0, *, loss: str = "bce", augment: tuple[str, ...] = (),
                  generator_ema: keras.Model | None = None, ema_kimg: float = 0.0, ema_rampup: float | None = None,
                  r1_gamma: float = 0.0, r1_every: int = 16, conditioning=None, class_weight: float = 1.0,
-                 **kwargs):
+                 generator_class_weight: float | None = None, class_balance: bool = False, **kwargs):
         super().__init__(**kwargs)
         if loss not in LOSSES:
             raise ValueError(f"train.loss must be one of {LOSSES}, got {loss!r}")
@@ -74,13 +74,16 @@ class GAN(keras.Model):
         self.r1_gamma, self.r1_every = float(r1_gamma), int(r1_every)
         self.conditioning = conditioning
         self.class_weight = float(class_weight)
-        self.class_slices = []
+        self.generator_class_weight = None if generator_class_weight is None else float(generator_class_weight)
+        self.class_slices, self.value_weights = [], None
         if conditioning is not None:
             self.condition_combos = tf.constant(conditioning.combos, tf.int32)
             self.condition_logits = tf.math.log(tf.constant([conditioning.shares], tf.float32))
             if discriminator.output_shape[-1] > 1:  # the auxiliary classifier's class logits follow the logit
                 ends = [1 + sum(len(c) for c in conditioning.classes[:i + 1]) for i in range(len(conditioning.names))]
                 self.class_slices = list(zip([1] + ends[:-1], ends))
+                if class_balance:
+                    self.value_weights = [tf.constant(w, tf.float32) for w in conditioning.balanced_weights()]
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         # The first step whose loss was not finite (-1: none yet), set inside the compiled step so the host
@@ -162,7 +165,8 @@ class GAN(keras.Model):
             d_per_example, g_per_example = self._loss_terms(real_logits, fake_logits)
             if self.class_slices:
                 d_per_example += self.class_weight * self._class_loss(real_classes, real_c)
-                g_per_example += self.class_weight * self._class_loss(fake_classes, fake_c)
+                g_weight = self.class_weight if self.generator_class_weight is None else self.generator_class_weight
+                g_per_example += g_weight * self._class_loss(fake_classes, fake_c)
             d_loss = tf.nn.compute_average_loss(d_per_example, global_batch_size=global_batch)
             if self.r1_gamma > 0:
                 d_loss += self._lazy_r1(real, real_c, step, global_batch)
@@ -205,13 +209,16 @@ class GAN(keras.Model):
 
     def _class_loss(self, outputs, conditions):
         """Per-example cross-entropy of the auxiliary classifier's class logits against ``conditions``, summed
-        over the attributes (an unknown value, -1, adds nothing)."""
+        over the attributes (an unknown value, -1, adds nothing), each value's weighted by ``value_weights``
+        when class-balanced."""
         total = 0.0
         for i, (start, end) in enumerate(self.class_slices):
             labels = conditions[:, i]
             known = labels >= 0
             ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.maximum(labels, 0),
                                                                 logits=tf.cast(outputs[:, start:end], tf.float32))
+            if self.value_weights is not None:
+                ce *= tf.gather(self.value_weights[i], tf.maximum(labels, 0))
             total += tf.where(known, ce, 0.0)
         return total
 

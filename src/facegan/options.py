@@ -73,6 +73,8 @@ class GanOptions:
     r1_gamma: float = 0.0
     r1_every: int = 16
     class_weight: float = 1.0  # the auxiliary classifier's cross-entropy in D's and G's losses
+    generator_class_weight: float | None = None  # in G's loss only; None: class_weight
+    class_balance: bool = False  # each value's cross-entropy weighted inversely to its share of the data
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,9 @@ class TrainOptions:
                 del out[key]
         if out["class_weight"] == 1.0:
             del out["class_weight"]
+        for key in ("generator_class_weight", "class_balance"):
+            if not out[key]:
+                del out[key]
         out |= {"precision_policy": policy, "dataset_sha256": dataset_sha256}
         return json.loads(json.dumps(out))  # as fingerprint.json reads back (tuples are lists there)
 

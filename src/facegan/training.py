@@ -65,7 +65,8 @@ def build_gan(opts: TrainOptions, setup, *, policy: str, batchnorm: str | None =
     gan = GAN(generator, discriminator, m.latent_dim, seed=opts.data.seed, label_smoothing=g.label_smoothing,
               loss=g.loss, augment=parse_policy(g.augment), generator_ema=generator_ema, ema_kimg=g.ema_kimg,
               ema_rampup=g.ema_rampup, r1_gamma=g.r1_gamma, r1_every=g.r1_every, conditioning=conditioning,
-              class_weight=g.class_weight)
+              class_weight=g.class_weight, generator_class_weight=g.generator_class_weight,
+              class_balance=g.class_balance)
     gan.reset_ema()
     # XLA is slower on CPU and fails across logical CPU devices; Keras's "auto" is right on GPU.
     gan.compile(d_optimizer=d_opt, g_optimizer=g_opt, jit_compile=False if setup.kind == "cpu" else "auto",
