@@ -128,14 +128,12 @@ class TrainOptions:
         for group in FINGERPRINTED:
             out.update(asdict(getattr(self, group)))
         # keys at their defaults are left out, so checkpoints from before the keys resume
-        for key in ("conditions", "classify_conditions", "conditional_batchnorm"):
+        for key in ("conditions", "classify_conditions", "conditional_batchnorm", "generator_class_weight",
+                    "class_balance"):
             if not out[key]:
                 del out[key]
         if out["class_weight"] == 1.0:
             del out["class_weight"]
-        for key in ("generator_class_weight", "class_balance"):
-            if not out[key]:
-                del out[key]
         out |= {"precision_policy": policy, "dataset_sha256": dataset_sha256}
         return json.loads(json.dumps(out))  # as fingerprint.json reads back (tuples are lists there)
 
