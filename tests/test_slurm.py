@@ -53,7 +53,8 @@ def cluster():
 def test_workflow_runs_as_slurm_jobs_and_matches_a_local_run(cluster, tmp_path, snakemake, config, slurm_args):
     # train.gpus 2: SLURM grants the 2 (fake) GPUs (--gpus=2) and exports them, but no TensorFlow GPU is
     # behind them: the train job stops with one line instead of spending a GPU allocation on the CPU.
-    failed = snakemake(tmp_path / "slurm", config, "train", *slurm_args, timeout=900, check=False)
+    # --retries 0: the profile resubmits a failed job once, which here would only fail again.
+    failed = snakemake(tmp_path / "slurm", config, "train", *slurm_args, "--retries", "0", timeout=900, check=False)
     out = failed.stdout + failed.stderr
     job_ids = re.findall(r"SLURM jobid (\d+)", out) or re.findall(r"SLURM run ID[^\n]*?(\d+)", out)
     assert failed.returncode != 0 and len(job_ids) >= 5, out[-3000:]  # download, index, shard, data_stats, train

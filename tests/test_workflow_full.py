@@ -196,8 +196,10 @@ def test_generator_replaced_by_hand_regenerates_the_export_without_retraining(fi
     g.save(work / "results/train/generator.keras")  # "trained elsewhere"
     jobs = _dry(snakemake, work, tiny_full, "export")
     assert "train" not in jobs and {"sample", "grid", "interpolate", "compare"} <= set(jobs)
-    snakemake(work, tiny_full, "--cores", "2", "export")
-    assert _dry(snakemake, work, tiny_full, "export") == {}
+    # Two of them run (each job is mostly a TensorFlow start); the rest stay planned, training still not.
+    snakemake(work, tiny_full, "--cores", "2", "sample", "grid")
+    jobs = _dry(snakemake, work, tiny_full, "export")
+    assert "train" not in jobs and {"interpolate", "compare"} <= set(jobs) and not {"sample", "grid"} & set(jobs)
 
 
 def test_a_collapsed_generator_is_named_by_the_attributes(finished, snakemake, tiny_full, tmp_path):
