@@ -344,7 +344,16 @@ def weights_of():
     return model_weights
 
 
+# Modules by how long they take, longest first (pyproject's addopts hands whole modules to the two workers in
+# this order): the SLURM tests, which mostly wait on the cluster, start first, so the other worker computes
+# meanwhile; the longest of the rest follow, so that no long module is left running alone at the end.
+LONGEST_FIRST = ("test_slurm.py", "test_workflow_full.py", "test_training.py", "test_sweep.py",
+                 "test_workflow_conditions.py", "test_checkpoint_faults.py", "test_distributed.py")
+
+
 def pytest_collection_modifyitems(items):
-    """The SLURM tests first: they mostly wait on the cluster, so with two workers (pyproject's addopts) the
-    other worker runs the rest meanwhile instead of idling at the end."""
-    items.sort(key=lambda item: "test_slurm.py::" not in item.nodeid)  # a stable sort: the rest keep their order
+    def rank(item):
+        module = item.nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
+        return LONGEST_FIRST.index(module) if module in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # a stable sort: within a rank, collection order
