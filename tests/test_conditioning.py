@@ -358,3 +358,39 @@ def test_class_balance_weights_each_examples_cross_entropy_by_its_value():
                 + parts[1] * w1[np.maximum(conditions.numpy()[:, 1], 0)] * known[:, 1])
     np.testing.assert_allclose(weighted, expected, rtol=1e-5)
     np.testing.assert_allclose(plain, parts[0] * known[:, 0] + parts[1] * known[:, 1], rtol=1e-5)
+
+
+def test_attribute_weights_scale_one_attributes_cross_entropy():
+    import tensorflow as tf
+
+    from facegan.gan import GAN
+
+    base, spec = _gan(classify=True)
+    weighted = GAN(base.generator, base.discriminator, 8, seed=3, conditioning=spec,
+                   attribute_weights={"glasses": 4.0})
+    outputs = tf.constant(np.random.default_rng(2).normal(size=(4, 6)).astype("float32"))
+    conditions = tf.constant([[0, 1], [1, 0], [0, 2], [1, -1]], tf.int32)
+    parts = [tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.maximum(conditions[:, i], 0),
+                                                            logits=outputs[:, s:e]).numpy()
+             for i, (s, e) in enumerate(base.class_slices)]
+    known = conditions.numpy() >= 0
+    np.testing.assert_allclose(weighted._class_loss(outputs, conditions).numpy(),
+                               4.0 * parts[0] * known[:, 0] + parts[1] * known[:, 1], rtol=1e-5)
+
+
+def test_attribute_weights_name_conditioned_attributes_or_stop_at_parse_time(tmp_path):
+    from facegan.options import TrainOptions
+
+    opts = TrainOptions.from_config({"conditions": ["hair_style", "glasses"]}, {"attribute_weights": {"glasses": 4}})
+    assert opts.gan.attribute_weights == (("glasses", 4.0),)
+    assert "attribute_weights" in opts.fingerprint("x", "float32")
+    assert "attribute_weights" not in TrainOptions.from_config({}, {}).fingerprint("x", "float32")
+    config = {"dataset": {"source": "synthetic"}, "model": {"conditions": ["glasses"]},
+              "train": {"attribute_weights": {"glasses": 4}},
+              "sweep": {"a": {}, "b": {"train": {"attribute_weights": {"hair_style": 2}}}}}
+    with pytest.raises(ConditionError, match=r"^sweep run b: train.attribute_weights names hair_style, not among "
+                                             r"model.conditions \(glasses\)$"):
+        check_conditions(config, tmp_path / "none")
+    with pytest.raises(ConditionError, match="not among model.conditions"):
+        check_conditions({"dataset": {"source": "synthetic"}, "train": {"attribute_weights": {"glasses": 2}}},
+                         tmp_path / "none")

@@ -47,8 +47,23 @@ def data_attribute_names(dataset: dict, dataset_dir: str | Path) -> list[str] | 
     return None
 
 
+def check_attribute_weights(config: dict) -> None:
+    """``train.attribute_weights`` against ``model.conditions`` (each sweep run's too): one line on a stray name."""
+    from facegan.config import sweep_run_config
+    from facegan.options import attribute_weights
+
+    runs = [(config, "")] + [(sweep_run_config(config, run), f"sweep run {run}: ") for run in config.get("sweep") or {}]
+    for cfg, where in runs:
+        try:
+            attribute_weights((cfg.get("train") or {}).get("attribute_weights"),
+                              tuple((cfg.get("model") or {}).get("conditions") or ()))
+        except ValueError as exc:
+            raise ConditionError(f"{where}{exc}") from None
+
+
 def check_conditions(config: dict, dataset_dir: str | Path) -> None:
     """``model.conditions`` against the data's attributes, at parse time: one line when a name is unknown."""
+    check_attribute_weights(config)
     names = (config.get("model") or {}).get("conditions") or []
     runs = [(names, "")] + [(((o or {}).get("model") or {}).get("conditions"), f"sweep run {run}: ")
                             for run, o in (config.get("sweep") or {}).items()]

@@ -58,7 +58,8 @@ class GAN(keras.Model):
                  label_smoothing: float = 0.0, *, loss: str = "bce", augment: tuple[str, ...] = (),
                  generator_ema: keras.Model | None = None, ema_kimg: float = 0.0, ema_rampup: float | None = None,
                  r1_gamma: float = 0.0, r1_every: int = 16, conditioning=None, class_weight: float = 1.0,
-                 generator_class_weight: float | None = None, class_balance: bool = False, **kwargs):
+                 generator_class_weight: float | None = None, class_balance: bool = False,
+                 attribute_weights: dict[str, float] | None = None, **kwargs):
         super().__init__(**kwargs)
         if loss not in LOSSES:
             raise ValueError(f"train.loss must be one of {LOSSES}, got {loss!r}")
@@ -75,7 +76,7 @@ class GAN(keras.Model):
         self.conditioning = conditioning
         self.class_weight = float(class_weight)
         self.generator_class_weight = None if generator_class_weight is None else float(generator_class_weight)
-        self.class_slices, self.value_weights = [], None
+        self.class_slices, self.value_weights, self.attribute_factors = [], None, None
         if conditioning is not None:
             self.condition_combos = tf.constant(conditioning.combos, tf.int32)
             self.condition_logits = tf.math.log(tf.constant([conditioning.shares], tf.float32))
@@ -84,6 +85,8 @@ class GAN(keras.Model):
                 self.class_slices = list(zip([1] + ends[:-1], ends))
                 if class_balance:
                     self.value_weights = [tf.constant(w, tf.float32) for w in conditioning.balanced_weights()]
+                if attribute_weights:
+                    self.attribute_factors = [float(attribute_weights.get(n, 1.0)) for n in conditioning.names]
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         # The first step whose loss was not finite (-1: none yet), set inside the compiled step so the host
@@ -210,7 +213,7 @@ class GAN(keras.Model):
     def _class_loss(self, outputs, conditions):
         """Per-example cross-entropy of the auxiliary classifier's class logits against ``conditions``, summed
         over the attributes (an unknown value, -1, adds nothing), each value's weighted by ``value_weights``
-        when class-balanced."""
+        when class-balanced and each attribute's by its ``train.attribute_weights`` factor."""
         total = 0.0
         for i, (start, end) in enumerate(self.class_slices):
             labels = conditions[:, i]
@@ -219,6 +222,8 @@ class GAN(keras.Model):
                                                                 logits=tf.cast(outputs[:, start:end], tf.float32))
             if self.value_weights is not None:
                 ce *= tf.gather(self.value_weights[i], tf.maximum(labels, 0))
+            if self.attribute_factors is not None and self.attribute_factors[i] != 1.0:
+                ce *= self.attribute_factors[i]
             total += tf.where(known, ce, 0.0)
         return total
 

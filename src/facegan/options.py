@@ -39,6 +39,17 @@ def canonical_architecture(name: str) -> str:
     return name
 
 
+def attribute_weights(weights: dict | None, conditions: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
+    """``train.attribute_weights`` as (attribute, factor) pairs in ``model.conditions``' order; one line when a
+    name is not conditioned on."""
+    weights = dict(weights or {})
+    unknown = sorted(set(weights) - set(conditions))
+    if unknown:
+        raise ValueError(f"train.attribute_weights names {', '.join(unknown)}, not among model.conditions "
+                         f"({', '.join(conditions) or 'none'})")
+    return tuple((name, float(weights[name])) for name in conditions if name in weights)
+
+
 @dataclass(frozen=True)
 class ModelOptions:
     architecture: str
@@ -75,6 +86,7 @@ class GanOptions:
     class_weight: float = 1.0  # the auxiliary classifier's cross-entropy in D's and G's losses
     generator_class_weight: float | None = None  # in G's loss only; None: class_weight
     class_balance: bool = False  # each value's cross-entropy weighted inversely to its share of the data
+    attribute_weights: tuple[tuple[str, float], ...] = ()  # (attribute, factor) on its cross-entropy, in both losses
 
 
 @dataclass(frozen=True)
@@ -129,7 +141,7 @@ class TrainOptions:
             out.update(asdict(getattr(self, group)))
         # keys at their defaults are left out, so checkpoints from before the keys resume
         for key in ("conditions", "classify_conditions", "conditional_batchnorm", "generator_class_weight",
-                    "class_balance"):
+                    "class_balance", "attribute_weights"):
             if not out[key]:
                 del out[key]
         if out["class_weight"] == 1.0:
@@ -155,6 +167,7 @@ class TrainOptions:
         values = {**cfg["model"], "architecture": architecture, "resolution": cfg["preprocess"]["resolution"],
                   "seed": cfg["seed"], **cfg["train"], "threads": threads}
         values["conditions"] = tuple(values["conditions"] or ())
+        values["attribute_weights"] = attribute_weights(values["attribute_weights"], values["conditions"])
         if values["learning_rate"] is None:
             values["learning_rate"] = DEFAULT_LEARNING_RATE[architecture]
         if values["d_learning_rate"] is None:

@@ -66,7 +66,7 @@ def build_gan(opts: TrainOptions, setup, *, policy: str, batchnorm: str | None =
               loss=g.loss, augment=parse_policy(g.augment), generator_ema=generator_ema, ema_kimg=g.ema_kimg,
               ema_rampup=g.ema_rampup, r1_gamma=g.r1_gamma, r1_every=g.r1_every, conditioning=conditioning,
               class_weight=g.class_weight, generator_class_weight=g.generator_class_weight,
-              class_balance=g.class_balance)
+              class_balance=g.class_balance, attribute_weights=dict(g.attribute_weights))
     gan.reset_ema()
     # XLA is slower on CPU and fails across logical CPU devices; Keras's "auto" is right on GPU.
     gan.compile(d_optimizer=d_opt, g_optimizer=g_opt, jit_compile=False if setup.kind == "cpu" else "auto",
