@@ -47,34 +47,33 @@ def data_attribute_names(dataset: dict, dataset_dir: str | Path) -> list[str] | 
     return None
 
 
-def check_attribute_weights(config: dict) -> None:
-    """``train.attribute_weights`` against ``model.conditions`` (each sweep run's too): one line on a stray name."""
-    from facegan.config import sweep_run_config
-    from facegan.options import attribute_weights
-
-    runs = [(config, "")] + [(sweep_run_config(config, run), f"sweep run {run}: ") for run in config.get("sweep") or {}]
-    for cfg, where in runs:
-        try:
-            attribute_weights((cfg.get("train") or {}).get("attribute_weights"),
-                              tuple((cfg.get("model") or {}).get("conditions") or ()))
-        except ValueError as exc:
-            raise ConditionError(f"{where}{exc}") from None
+def _runs(config: dict) -> list[tuple[str, dict, dict]]:
+    """(where, model block, train block) of the config and of each sweep run (its overrides on top)."""
+    model, train = config.get("model") or {}, config.get("train") or {}
+    return [("", model, train)] + [(f"sweep run {run}: ", {**model, **((o or {}).get("model") or {})},
+                                    {**train, **((o or {}).get("train") or {})})
+                                   for run, o in (config.get("sweep") or {}).items()]
 
 
 def check_conditions(config: dict, dataset_dir: str | Path) -> None:
-    """``model.conditions`` against the data's attributes, at parse time: one line when a name is unknown."""
-    check_attribute_weights(config)
-    names = (config.get("model") or {}).get("conditions") or []
-    runs = [(names, "")] + [(((o or {}).get("model") or {}).get("conditions"), f"sweep run {run}: ")
-                            for run, o in (config.get("sweep") or {}).items()]
-    if not any(n for n, _ in runs):
+    """``model.conditions`` against the data's attributes and ``train.attribute_weights`` against
+    ``model.conditions``, at parse time, for the config and each sweep run: one line on an unknown name."""
+    from facegan.options import attribute_weights
+
+    runs = _runs(config)
+    for where, model, train in runs:
+        try:
+            attribute_weights(train.get("attribute_weights"), tuple(model.get("conditions") or ()))
+        except ValueError as exc:
+            raise ConditionError(f"{where}{exc}") from None
+    if not any(model.get("conditions") for _, model, _ in runs):
         return
     available = data_attribute_names(config.get("dataset") or {}, dataset_dir)
     if available is None:
         return
-    for run_names, where in runs:
-        if run_names:
+    for where, model, _ in runs:
+        if model.get("conditions"):
             try:
-                attribute_columns(run_names, available)
+                attribute_columns(model["conditions"], available)
             except ConditionError as exc:
                 raise ConditionError(f"{where}{exc}") from None

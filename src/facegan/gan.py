@@ -222,7 +222,7 @@ class GAN(keras.Model):
                                                                 logits=tf.cast(outputs[:, start:end], tf.float32))
             if self.value_weights is not None:
                 ce *= tf.gather(self.value_weights[i], tf.maximum(labels, 0))
-            if self.attribute_factors is not None and self.attribute_factors[i] != 1.0:
+            if self.attribute_factors is not None:
                 ce *= self.attribute_factors[i]
             total += tf.where(known, ce, 0.0)
         return total
