@@ -394,3 +394,11 @@ def test_attribute_weights_name_conditioned_attributes_or_stop_at_parse_time(tmp
     with pytest.raises(ConditionError, match="not among model.conditions"):
         check_conditions({"dataset": {"source": "synthetic"}, "train": {"attribute_weights": {"glasses": 2}}},
                          tmp_path / "none")
+
+
+def test_a_packing_discriminator_beside_conditions_stops_at_parse_time(tmp_path):
+    config = {"dataset": {"source": "synthetic"}, "model": {"pack": 2},
+              "sweep": {"a": {}, "c": {"model": {"conditions": ["glasses"]}}}}
+    with pytest.raises(ConditionError, match=r"^sweep run c: model.pack 2 does not work with model.conditions"):
+        check_conditions(config, tmp_path / "none")
+    check_conditions({"dataset": {"source": "synthetic"}, "model": {"pack": 2}}, tmp_path / "none")

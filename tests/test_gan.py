@@ -144,3 +144,14 @@ def test_a_uint8_batch_trains_like_the_same_batch_scaled_to_float32():
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
         changed += int(not np.array_equal(a, before))
     assert changed > 10  # the step did train
+
+
+def test_pack_stacks_consecutive_images_along_the_channels():
+    from facegan.gan import pack
+
+    x = tf.reshape(tf.range(4 * 2 * 2 * 3, dtype=tf.float32), (4, 2, 2, 3))
+    packed = pack(x, 2).numpy()
+    assert packed.shape == (2, 2, 2, 6)
+    np.testing.assert_array_equal(packed[1, :, :, :3], x.numpy()[2])
+    np.testing.assert_array_equal(packed[1, :, :, 3:], x.numpy()[3])
+    assert pack(x, 1) is x

@@ -78,3 +78,20 @@ def test_round_trips_through_keras_saving(tmp_path):
     model.save(tmp_path / "m.keras")
     loaded = keras.models.load_model(tmp_path / "m.keras")
     assert isinstance(loaded.layers[-1], FusedBatchNormalization)
+
+
+def test_nearest_upsample_conv_is_upsampling_and_a_3x3_convolution_as_one_transposed_convolution():
+    from facegan.layers import NearestUpsampleConv
+
+    x = tf.constant(np.random.default_rng(4).normal(size=(2, 5, 6, 4)).astype("float32"))
+    fused = NearestUpsampleConv(7)
+    y = fused(x)
+    inputs = keras.Input((5, 6, 4))
+    plain = keras.Model(inputs, keras.layers.Conv2D(7, 3, padding="same", use_bias=False)(
+        keras.layers.UpSampling2D(2, interpolation="nearest")(inputs)))
+    plain.set_weights(fused.get_weights())  # one 3x3 kernel in Conv2D's layout
+    np.testing.assert_allclose(y.numpy(), plain(x).numpy(), rtol=1e-5, atol=1e-5)  # borders included
+    ops = {op.type for op in tf.function(fused).get_concrete_function(x).graph.get_operations()}
+    assert "Conv2DBackpropInput" in ops and "Conv2D" not in ops  # the transposed convolution alone
+    flat = fused(tf.ones((1, 5, 6, 4))).numpy()[0, 1:-1, 1:-1]  # away from the zero padding
+    np.testing.assert_allclose(flat, np.broadcast_to(flat[:1, :1], flat.shape), rtol=1e-5)  # no checkerboard

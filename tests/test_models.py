@@ -83,3 +83,43 @@ def test_old_architecture_name_seed_still_builds_the_tutorial_model_with_a_warni
     assert [w.shape for w in g_old.weights] == [w.shape for w in g_new.weights]
     with pytest.raises(ValueError, match="model.architecture must be one of"):
         build_models(architecture="stylegan", resolution=32, latent_dim=10, width=4)
+
+
+def test_the_fused_nearest_generator_holds_the_weights_of_keras_layers_and_draws_the_same_faces():
+    fused, _ = build_models(architecture="dcgan", resolution=32, latent_dim=8, width=4, upsample="nearest",
+                            fused_upsample=True)
+    plain, _ = build_models(architecture="dcgan", resolution=32, latent_dim=8, width=4, upsample="nearest")
+    assert not any(isinstance(layer, keras.layers.UpSampling2D) for layer in fused.layers)
+    plain.set_weights(fused.get_weights())
+    z = np.random.default_rng(0).normal(size=(3, 8)).astype("float32")
+    np.testing.assert_allclose(fused(z, training=False).numpy(), plain(z, training=False).numpy(), atol=1e-5)
+
+
+def test_rgb_skips_add_an_rgb_image_from_every_resolution():
+    g, _ = build_models(architecture="dcgan", resolution=64, latent_dim=8, width=4, rgb_skips=True)
+    plain, _ = build_models(architecture="dcgan", resolution=64, latent_dim=8, width=4)
+    to_rgb = [layer for layer in g.layers if isinstance(layer, keras.layers.Conv2D)
+              and layer.kernel.shape[:2] == (1, 1)]
+    assert [layer.output.shape[1] for layer in to_rgb] == [4, 8, 16, 32]  # 1x1 convolutions to 3 channels
+    assert trainable_params(g) == trainable_params(plain) + 3 * (32 + 16 + 8 + 4)
+    ups = [layer for layer in g.layers if isinstance(layer, keras.layers.UpSampling2D)]
+    assert len(ups) == 4 and all(layer.interpolation == "bilinear" for layer in ups)
+
+
+def test_a_packing_discriminator_reads_the_packed_channels_and_refuses_conditions():
+    _, d = build_models(architecture="dcgan", resolution=32, latent_dim=8, width=4, pack=2)
+    assert d.input_shape == (None, 32, 32, 6)
+    spec = {"names": ["glasses"], "classes": [["no", "yes"]], "combos": [[0], [1]], "shares": [0.8, 0.2]}
+    with pytest.raises(ValueError, match="model.pack > 1 does not work with model.conditions"):
+        build_models(architecture="dcgan", resolution=32, latent_dim=8, width=4, pack=2, conditions=("glasses",),
+                     conditioning=spec)
+
+
+def test_latent_batchnorm_modulates_every_generator_batchnorm_by_the_noise_starting_at_none():
+    g, _ = build_models(architecture="dcgan", resolution=32, latent_dim=8, width=4, latent_batchnorm=True)
+    plain, _ = build_models(architecture="dcgan", resolution=32, latent_dim=8, width=4)
+    dense = [layer for layer in g.layers if isinstance(layer, keras.layers.Dense)]
+    bn_channels = [layer.gamma.shape[0] for layer in g.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert sorted(layer.units for layer in dense) == sorted(2 * bn_channels)  # a scale and a shift per BatchNorm
+    assert all(layer.kernel.shape[0] == 8 and not np.any(layer.kernel.numpy()) for layer in dense)  # z, zeros
+    assert trainable_params(g) == trainable_params(plain) + 8 * 2 * sum(bn_channels)

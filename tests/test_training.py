@@ -162,23 +162,45 @@ def test_each_precision_setting_trains_with_the_policy_it_names(setting, tiny_sh
 
 QUALITY_KEYS = {"ema_kimg": 0.2, "augment": "color,translation,cutout", "mirror": True, "loss": "hinge",
                 "d_learning_rate": 4e-4}
+QUALITY_MODEL = {"upsample": "nearest", "rgb_skips": True, "latent_batchnorm": True, "pack": 2}
 
 
-def test_kill_and_resume_is_bit_exact_with_ema_augmentation_and_mirror(tiny_shards, tmp_path, train_job,
-                                                                       weights_of):
-    """The EMA generator (exported), the discriminator and the flips all resume exactly after a SIGKILL."""
-    train_job(tmp_path / "straight", tiny_shards, epochs=3, checkpoint_every_steps=4, **QUALITY_KEYS)
+def test_kill_and_resume_is_bit_exact_with_ema_augmentation_mirror_and_the_model_options(tiny_shards, tmp_path,
+                                                                                         train_job, weights_of,
+                                                                                         python):
+    """The EMA generator (exported), the discriminator and the flips all resume exactly after a SIGKILL, with
+    the fused nearest upsampling, the RGB skips, the noise's BatchNorm modulation and a packing discriminator;
+    the exported models hold Keras's own layers."""
+    train_job(tmp_path / "straight", tiny_shards, epochs=3, checkpoint_every_steps=4, model=QUALITY_MODEL,
+              **QUALITY_KEYS)
     work = tmp_path / "killed"
     proc = train_job(work, tiny_shards, epochs=3, checkpoint_every_steps=4, sleep_per_step=0.3, wait=False,
-                     **QUALITY_KEYS)
+                     model=QUALITY_MODEL, **QUALITY_KEYS)
     kill_when(proc, work / "train_state" / "checkpoints" / "ckpt-10.index")
-    train_job(work, tiny_shards, epochs=3, checkpoint_every_steps=4, **QUALITY_KEYS)
+    train_job(work, tiny_shards, epochs=3, checkpoint_every_steps=4, model=QUALITY_MODEL, **QUALITY_KEYS)
     assert "resumed from" in (work / "train.log").read_text()
     for name in ("generator.keras", "discriminator.keras"):
         assert _same_weights(weights_of(work / "train" / name), weights_of(tmp_path / "straight" / "train" / name))
     # The exported generator is the EMA one: not the raw generator's weights in the checkpoint.
     opts = json.loads((work / "train" / "training_options.json").read_text())
     assert opts["train_options"]["gan"]["ema_kimg"] == 0.2 and opts["train_options"]["data"]["mirror"] is True
+    code = ("import sys, keras\n"
+            "g, d = (keras.models.load_model(name) for name in sys.argv[1:])\n"
+            "kinds = {type(layer).__name__ for layer in g.layers}\n"
+            "assert 'UpSampling2D' in kinds and 'NearestUpsampleConv' not in kinds, kinds\n"
+            "assert d.input_shape == (None, 32, 32, 6), d.input_shape\n"
+            "assert not any(mod.startswith('facegan') for mod in sys.modules)\n"
+            "print('ok')\n")
+    out = work / "train"
+    assert python(["-c", code, out / "generator.keras", out / "discriminator.keras"]).stdout.strip() == "ok"
+
+
+def test_a_batch_that_packs_unevenly_is_one_line(tiny_shards, tmp_path, train_job):
+    job = train_job(tmp_path, tiny_shards, epochs=1, batch_size=15, model={"pack": 2}, check=False)
+    assert job.returncode != 0
+    log = job.stderr + (tmp_path / "train.log").read_text()
+    assert "each replica's batch (15) is not a multiple of model.pack 2" in log
+    assert "Traceback" not in job.stderr
 
 
 def test_steps_are_logged_every_n_steps_with_d_of_x_and_snapshots_are_kept(tiny_shards, tmp_path, train_job, python):

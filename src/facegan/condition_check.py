@@ -56,8 +56,9 @@ def _runs(config: dict) -> list[tuple[str, dict, dict]]:
 
 
 def check_conditions(config: dict, dataset_dir: str | Path) -> None:
-    """``model.conditions`` against the data's attributes and ``train.attribute_weights`` against
-    ``model.conditions``, at parse time, for the config and each sweep run: one line on an unknown name."""
+    """``model.conditions`` against the data's attributes, ``train.attribute_weights`` against
+    ``model.conditions`` and ``model.pack`` beside them, at parse time, for the config and each sweep run: one line
+    on an unknown name or a packed conditioned discriminator."""
     from facegan.options import attribute_weights
 
     runs = _runs(config)
@@ -66,6 +67,9 @@ def check_conditions(config: dict, dataset_dir: str | Path) -> None:
             attribute_weights(train.get("attribute_weights"), tuple(model.get("conditions") or ()))
         except ValueError as exc:
             raise ConditionError(f"{where}{exc}") from None
+        if (model.get("pack") or 1) > 1 and model.get("conditions"):
+            raise ConditionError(f"{where}model.pack {model['pack']} does not work with model.conditions (a pack of "
+                                 "several faces has no one condition): set model.pack: 1 or model.conditions: []")
     if not any(model.get("conditions") for _, model, _ in runs):
         return
     available = data_attribute_names(config.get("dataset") or {}, dataset_dir)

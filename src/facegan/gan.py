@@ -45,6 +45,17 @@ LOSSES = ("bce", "hinge")
 AUGMENT_REAL_SEED, AUGMENT_FAKE_SEED, CONDITION_SEED = 0x5EED_0001, 0x5EED_0002, 0x5EED_0003
 
 
+def pack(images, p: int):
+    """PacGAN's packs: each run of ``p`` consecutive images of the batch stacked along the channels,
+    ``(n, h, w, c)`` -> ``(n / p, h, w, p * c)`` (``p`` 1: unchanged)."""
+    if p == 1:
+        return images
+    shape = tf.shape(images)
+    x = tf.reshape(images, [shape[0] // p, p, shape[1], shape[2], shape[3]])
+    x = tf.transpose(x, [0, 2, 3, 1, 4])
+    return tf.reshape(x, [shape[0] // p, shape[1], shape[2], p * images.shape[-1]])
+
+
 def ema_beta(images_seen, batch, *, ema_kimg: float, ema_rampup: float | None):
     """StyleGAN2-ADA's G_ema decay for a step that starts after ``images_seen`` images (works on tensors)."""
     ema_nimg = ema_kimg * 1000.0
@@ -73,6 +84,8 @@ class GAN(keras.Model):
         self.augment = tuple(augment)
         self.ema_kimg, self.ema_rampup = float(ema_kimg), ema_rampup
         self.r1_gamma, self.r1_every = float(r1_gamma), int(r1_every)
+        image_input = discriminator.input_shape[0] if conditioning is not None else discriminator.input_shape
+        self.pack = image_input[-1] // generator.output_shape[-1]  # images per discriminator input (PacGAN)
         self.conditioning = conditioning
         self.class_weight = float(class_weight)
         self.generator_class_weight = None if generator_class_weight is None else float(generator_class_weight)
@@ -160,8 +173,10 @@ class GAN(keras.Model):
                 first = replica * per_replica
                 real = self._augment(real, AUGMENT_REAL_SEED, step, global_batch, first)
                 fake = self._augment(fake, AUGMENT_FAKE_SEED, step, global_batch, first)
+            real = pack(real, self.pack)
             real_logits = self.discriminator(self._with(real, real_c), training=True)
-            fake_logits = self.discriminator(self._with(fake, fake_c), training=True)
+            fake_logits = self.discriminator(self._with(pack(fake, self.pack), fake_c), training=True)
+            scored = global_batch // self.pack  # the discriminator's outputs over the global batch
             if self.class_slices:
                 real_logits, real_classes = real_logits[:, :1], real_logits
                 fake_logits, fake_classes = fake_logits[:, :1], fake_logits
@@ -170,10 +185,10 @@ class GAN(keras.Model):
                 d_per_example += self.class_weight * self._class_loss(real_classes, real_c)
                 g_weight = self.class_weight if self.generator_class_weight is None else self.generator_class_weight
                 g_per_example += g_weight * self._class_loss(fake_classes, fake_c)
-            d_loss = tf.nn.compute_average_loss(d_per_example, global_batch_size=global_batch)
+            d_loss = tf.nn.compute_average_loss(d_per_example, global_batch_size=scored)
             if self.r1_gamma > 0:
-                d_loss += self._lazy_r1(real, real_c, step, global_batch)
-            g_loss = tf.nn.compute_average_loss(g_per_example, global_batch_size=global_batch)
+                d_loss += self._lazy_r1(real, real_c, step, scored)
+            g_loss = tf.nn.compute_average_loss(g_per_example, global_batch_size=scored)
             # Loss scaling for mixed_float16 (a no-op for other optimizers).
             d_scaled = self.d_optimizer.scale_loss(d_loss)
             g_scaled = self.g_optimizer.scale_loss(g_loss)
@@ -187,10 +202,11 @@ class GAN(keras.Model):
                             ema_kimg=self.ema_kimg, ema_rampup=self.ema_rampup)
             ctx.merge_call(self._update_ema, args=(beta,))
 
-        return self._step_logs(ctx, step, global_batch, d_per_example, g_per_example, real_logits, fake_logits)
+        return self._step_logs(ctx, step, scored, d_per_example, g_per_example, real_logits, fake_logits)
 
-    def _step_logs(self, ctx, step, global_batch, d_per_example, g_per_example, real_logits, fake_logits):
-        """The loss trackers, this step's values over the global batch and the non-finite guard."""
+    def _step_logs(self, ctx, step, scored, d_per_example, g_per_example, real_logits, fake_logits):
+        """The loss trackers, this step's values over the global batch (``scored`` discriminator outputs: the
+        global batch, or its packs) and the non-finite guard."""
         # Each replica reports its local mean; Mean's sum/count reduce across replicas to the global mean.
         self.d_loss_tracker.update_state(tf.reduce_mean(d_per_example))
         self.g_loss_tracker.update_state(tf.reduce_mean(g_per_example))
@@ -200,7 +216,7 @@ class GAN(keras.Model):
             tf.reduce_sum(d_per_example), tf.reduce_sum(g_per_example),
             tf.reduce_sum(tf.sigmoid(tf.cast(real_logits, tf.float32))),
             tf.reduce_sum(tf.sigmoid(tf.cast(fake_logits, tf.float32)))]))
-        step_values = sums / tf.cast(global_batch, tf.float32)
+        step_values = sums / tf.cast(scored, tf.float32)
         bad = tf.logical_not(tf.reduce_all(tf.math.is_finite(step_values[:2])))
         self.nonfinite_step.assign(tf.where(bad & (self.nonfinite_step < 0), tf.cast(step, tf.int64),
                                             self.nonfinite_step))

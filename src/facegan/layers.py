@@ -45,6 +45,48 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
         return tf.cast(y, self.compute_dtype)
 
 
+# Row a of _BOX_FLIPPED sums the taps of a 3x3 kernel that land on tap a of the 4x4 transposed-convolution kernel
+# equivalent to nearest-neighbour upsampling by 2 and that 3x3 convolution (flipped: a transposed convolution
+# correlates). One einsum with it on each axis: pads and slices cost more than the convolution (BENCHMARKS.md).
+_BOX_FLIPPED = ((0, 0, 1), (0, 1, 1), (1, 1, 0), (1, 0, 0))
+
+
+@keras.saving.register_keras_serializable(package="facegan")
+class NearestUpsampleConv(keras.layers.Layer):
+    """Nearest-neighbour upsampling by 2 and a 3x3 'same' convolution (no bias) as one stride-2 transposed
+    convolution: the two are the same linear map, borders included, with the 4x4 kernel of ``_BOX_FLIPPED``
+    applied to the 3x3 one. So it costs a transposed convolution's 4 multiply-adds
+    per output instead of the 3x3 convolution's 9 at the upsampled resolution, and, unlike a free 4x4
+    transposed kernel, every output phase sums the same weights: a flat input stays flat (no checkerboard).
+    Its one weight is the 3x3 convolution's kernel, in ``keras.layers.Conv2D``'s layout, so its weights load
+    into ``UpSampling2D(2, "nearest")`` + ``Conv2D(filters, 3, padding="same", use_bias=False)`` and back
+    (:mod:`facegan.models` exports with those)."""
+
+    def __init__(self, filters: int, kernel_initializer="glorot_uniform", **kwargs):
+        super().__init__(**kwargs)
+        self.filters = int(filters)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(name="kernel", shape=(3, 3, input_shape[-1], self.filters),
+                                      initializer=self.kernel_initializer)
+
+    def call(self, x):
+        box = tf.constant(_BOX_FLIPPED, self.kernel.dtype)
+        kernel = tf.einsum("ai,bj,ijco->aboc", box, box, self.kernel)  # (4, 4, out, in), as conv2d_transpose reads
+        shape = tf.shape(x)
+        out = tf.stack([shape[0], 2 * shape[1], 2 * shape[2], self.filters])
+        return tf.nn.conv2d_transpose(x, tf.cast(kernel, self.compute_dtype), out, 2, "SAME")
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, _ = input_shape
+        return (b, None if h is None else 2 * h, None if w is None else 2 * w, self.filters)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer)}
+
+
 @keras.saving.register_keras_serializable(package="facegan")
 class MinibatchStddev(keras.layers.Layer):
     """StyleGAN's minibatch standard deviation: one feature map holding, for each group of ``group_size``

@@ -16,10 +16,18 @@ default initialisers.
 Options beyond the canonical networks (each off by default, so the canonical models are unchanged):
 
 * ``upsample="nearest"``: the generator doubles its resolution by nearest-neighbour upsampling and a
-  3x3 convolution instead of a transposed convolution (no checkerboard; keras-io's ``gan_ada.py``);
+  3x3 convolution instead of a transposed convolution (no checkerboard; keras-io's ``gan_ada.py``). Trained
+  with ``fused_upsample`` (:class:`facegan.layers.NearestUpsampleConv`: the same map as one transposed
+  convolution, at its cost); saved with Keras's own layers, which hold the same weights;
 * ``d_norm="spectral"``: every discriminator layer spectrally normalised
   (``keras.layers.SpectralNormalization``, one power iteration per call; SNGAN), its BatchNorm removed;
   ``d_norm="none"``: the discriminator without normalisation (for the R1 penalty, StyleGAN2's setup);
+* ``rgb_skips=True``: the generator's image is the sum of an RGB image read from every resolution (a 1x1
+  convolution of its features), each upsampled bilinearly to the next and added (StyleGAN2's "skip"
+  generator): the coarse layers paint smooth colour directly, the fine ones add detail;
+* ``pack=P``: the discriminator scores P images at once, stacked along the channels (PacGAN, Lin et al.
+  2018): a generator that drops modes makes packs that look alike, which a discriminator of packs sees; the
+  discriminator also runs on 1/P as many inputs. The GAN packs its batches (:func:`facegan.gan.pack`);
 * ``minibatch_std=G``: StyleGAN's minibatch standard deviation feature before the discriminator's last
   layer (groups of ``G`` images; one feature map).
 * ``conditioning`` (a :class:`facegan.conditioning.Conditioning` as JSON): both networks take a second
@@ -32,6 +40,9 @@ Options beyond the canonical networks (each off by default, so the canonical mod
   With ``conditional_batchnorm`` the codes also modulate every BatchNorm of the generator, a per-channel
   scale and shift from a linear map of the codes (class-conditional BatchNorm, de Vries et al. 2017, as in
   the projection discriminator's generator), starting at no modulation.
+* ``latent_batchnorm=True``: the noise modulates every BatchNorm of the generator the same way (with the codes
+  when both are on: BigGAN's conditional BatchNorm from the noise), so what is global in a face (the
+  background's colour, the light) reaches every position of every layer at once.
 
 Outputs are float32 even under a mixed-precision policy (the last layer's dtype), so losses and
 exported images never lose precision.
@@ -45,7 +56,7 @@ from dataclasses import asdict
 import keras
 from keras import layers
 
-from facegan.layers import ConditionEncoding, FusedBatchNormalization, MinibatchStddev
+from facegan.layers import ConditionEncoding, FusedBatchNormalization, MinibatchStddev, NearestUpsampleConv
 from facegan.options import D_NORMS, UPSAMPLINGS, ModelOptions, canonical_architecture
 
 # BatchNormalization kinds: "keras" (plain; exported models), "fused" (one fused op per training
@@ -81,16 +92,30 @@ def _bn(batchnorm: str):
                             gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02))
 
 
-def _upscale(filters: int, kernel: int, upsample: str, init):
+def _upscale(filters: int, kernel: int, upsample: str, init, fused: bool = False):
     """A layer (or pair of layers) that doubles the resolution: a transposed convolution, or nearest
-    upsampling and a 3x3 convolution."""
+    upsampling and a 3x3 convolution (``fused``: as one layer of the same weights)."""
     if upsample == "transposed":
         return [layers.Conv2DTranspose(filters, kernel, strides=2, padding="same", use_bias=False,
                                        kernel_initializer=init)]
-    if upsample == "nearest":
-        return [layers.UpSampling2D(2, interpolation="nearest"),
-                layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_initializer=init)]
+    if upsample == "nearest" and fused:
+        return [NearestUpsampleConv(filters, kernel_initializer=init)]
+    if upsample == "nearest":  # one node, as the fused layer: the networks' weights list in the same order
+        return [keras.Sequential([layers.UpSampling2D(2, interpolation="nearest"),
+                                  layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_initializer=init)])]
     raise ValueError(f"model.upsample must be one of {UPSAMPLINGS}, got {upsample!r}")
+
+
+def _to_rgb(x, init):
+    return layers.Conv2D(3, 1, use_bias=False, kernel_initializer=init)(x)
+
+
+def _add_rgb(rgb, x, init):
+    """StyleGAN2's skip: the image so far upsampled bilinearly plus this resolution's RGB (``rgb`` None: no
+    skips, ``None`` back)."""
+    if rgb is None:
+        return None
+    return layers.Add()([layers.UpSampling2D(2, interpolation="bilinear")(rgb), _to_rgb(x, init)])
 
 
 def _apply(stack, x):
@@ -106,13 +131,17 @@ def _condition_input(conditioning: dict | None):
     return labels, ConditionEncoding(conditioning, name="condition_encoding")(labels)
 
 
-def _generator_input(latent_dim: int, conditioning: dict | None):
-    """(the generator's inputs, the vector its first layer reads, the condition codes or None)."""
+def _generator_input(latent_dim: int, conditioning: dict | None, conditional_batchnorm: bool,
+                     latent_batchnorm: bool):
+    """(the generator's inputs, the vector its first layer reads, what modulates its BatchNorms or None)."""
     z = keras.Input((latent_dim,), name="z")
     labels, codes = _condition_input(conditioning)
+    modulation = [v for v, on in ((z, latent_batchnorm), (codes, codes is not None and conditional_batchnorm)) if on]
+    modulation = None if not modulation else modulation[0] if len(modulation) == 1 else \
+        layers.Concatenate(name="z_and_codes")(modulation)
     if labels is None:
-        return z, z, None
-    return [z, labels], layers.Concatenate(name="z_and_conditions")([z, codes]), codes
+        return z, z, modulation
+    return [z, labels], layers.Concatenate(name="z_and_conditions")([z, codes]), modulation
 
 
 def _modulate(x, codes):
@@ -146,20 +175,24 @@ def _classes(conditioning: dict | None, classify: bool) -> int:
 
 
 def dcgan_generator(resolution: int = 64, *, latent_dim: int = 100, width: int = 64, batchnorm: str = "keras",
-                    upsample: str = "transposed", conditioning: dict | None = None,
-                    conditional_batchnorm: bool = False) -> keras.Model:
+                    upsample: str = "transposed", fused_upsample: bool = False, rgb_skips: bool = False,
+                    conditioning: dict | None = None, conditional_batchnorm: bool = False,
+                    latent_batchnorm: bool = False) -> keras.Model:
     n = _stages(resolution, 4)  # 64 -> 4 stride-2 stages after the 4x4 projection
     init = _dcgan_init()
-    inputs, x, codes = _generator_input(latent_dim, conditioning)
-    codes = codes if conditional_batchnorm else None
+    inputs, x, codes = _generator_input(latent_dim, conditioning, conditional_batchnorm, latent_batchnorm)
     x = layers.Reshape((1, 1, x.shape[-1]))(x)
     x = layers.Conv2DTranspose(width * 2 ** (n - 1), 4, strides=1, padding="valid", use_bias=False,
                                kernel_initializer=init)(x)
     x = layers.ReLU()(_modulate(_bn(batchnorm)(x), codes))
+    rgb = _to_rgb(x, init) if rgb_skips else None
     for i in range(n - 1, 0, -1):
-        x = _apply(_upscale(width * 2 ** (i - 1), 4, upsample, init), x)
+        x = _apply(_upscale(width * 2 ** (i - 1), 4, upsample, init, fused_upsample), x)
         x = layers.ReLU()(_modulate(_bn(batchnorm)(x), codes))
-    x = _apply(_upscale(3, 4, upsample, init), x)
+        rgb = _add_rgb(rgb, x, init)
+    x = _apply(_upscale(3, 4, upsample, init, fused_upsample), x)
+    if rgb is not None:
+        x = layers.Add()([layers.UpSampling2D(2, interpolation="bilinear")(rgb), x])
     out = layers.Activation("tanh", dtype="float32", name="image")(x)
     return keras.Model(inputs, out, name="generator")
 
@@ -170,12 +203,18 @@ def _d_layer(layer, d_norm: str):
     return keras.layers.SpectralNormalization(layer) if d_norm == "spectral" else layer
 
 
+def _image_input(resolution: int, pack: int, conditioning: dict | None):
+    if pack > 1 and conditioning:
+        raise ValueError("model.pack > 1 does not work with model.conditions (a pack has no one condition)")
+    return keras.Input((resolution, resolution, 3 * pack), name="image")
+
+
 def dcgan_discriminator(resolution: int = 64, *, width: int = 64, batchnorm: str = "keras", d_norm: str = "standard",
-                        minibatch_std: int = 0, conditioning: dict | None = None,
+                        minibatch_std: int = 0, pack: int = 1, conditioning: dict | None = None,
                         classify_conditions: bool = False) -> keras.Model:
     n = _stages(resolution, 4)
     init = _dcgan_init()
-    img = keras.Input((resolution, resolution, 3), name="image")
+    img = _image_input(resolution, pack, conditioning)
     labels, codes = _condition_input(conditioning)
     x = img
     for i in range(n):
@@ -195,32 +234,36 @@ def dcgan_discriminator(resolution: int = 64, *, width: int = 64, batchnorm: str
 
 
 def tutorial_generator(resolution: int = 64, *, latent_dim: int = 100, width: int = 64, batchnorm: str = "keras",
-                       upsample: str = "transposed", conditioning: dict | None = None,
-                       conditional_batchnorm: bool = False) -> keras.Model:
+                       upsample: str = "transposed", fused_upsample: bool = False, rgb_skips: bool = False,
+                       conditioning: dict | None = None, conditional_batchnorm: bool = False,
+                    latent_batchnorm: bool = False) -> keras.Model:
     n = _stages(resolution, 8)
     top = width * 2 ** n
-    inputs, x, codes = _generator_input(latent_dim, conditioning)
-    codes = codes if conditional_batchnorm else None
+    inputs, x, codes = _generator_input(latent_dim, conditioning, conditional_batchnorm, latent_batchnorm)
     x = layers.Dense(8 * 8 * top, use_bias=False)(x)
     x = layers.LeakyReLU(0.2)(_modulate(_batchnorm_layer(batchnorm)(x), codes))
     x = layers.Reshape((8, 8, top))(x)
     x = layers.Conv2DTranspose(top // 2, 5, strides=1, padding="same", use_bias=False)(x)
     x = layers.LeakyReLU(0.2)(_modulate(_batchnorm_layer(batchnorm)(x), codes))
     init = "glorot_uniform"  # Keras's default
+    rgb = _to_rgb(x, init) if rgb_skips else None
     for i in range(n - 1, 0, -1):
-        x = _apply(_upscale(width * 2 ** (i - 1), 5, upsample, init), x)
+        x = _apply(_upscale(width * 2 ** (i - 1), 5, upsample, init, fused_upsample), x)
         x = layers.LeakyReLU(0.2)(_modulate(_batchnorm_layer(batchnorm)(x), codes))
-    x = _apply(_upscale(3, 5, upsample, init), x)
+        rgb = _add_rgb(rgb, x, init)
+    x = _apply(_upscale(3, 5, upsample, init, fused_upsample), x)
+    if rgb is not None:
+        x = layers.Add()([layers.UpSampling2D(2, interpolation="bilinear")(rgb), x])
     out = layers.Activation("tanh", dtype="float32", name="image")(x)
     return keras.Model(inputs, out, name="generator")
 
 
 def tutorial_discriminator(resolution: int = 64, *, width: int = 64, batchnorm: str = "keras", d_norm: str = "standard",
-                           minibatch_std: int = 0, conditioning: dict | None = None,
+                           minibatch_std: int = 0, pack: int = 1, conditioning: dict | None = None,
                            classify_conditions: bool = False) -> keras.Model:
     """``d_norm``: the tutorial's discriminator has no normalisation, so "standard" and "none" are the same."""
     n = _stages(resolution, 8)
-    img = keras.Input((resolution, resolution, 3), name="image")
+    img = _image_input(resolution, pack, conditioning)
     labels, codes = _condition_input(conditioning)
     x = img
     for i in range(n):
@@ -236,9 +279,9 @@ def tutorial_discriminator(resolution: int = 64, *, width: int = 64, batchnorm: 
 
 
 def build_models(*, architecture: str, resolution: int, latent_dim: int, width: int, batchnorm: str = "keras",
-                 upsample: str = "transposed", d_norm: str = "standard", minibatch_std: int = 0,
-                 conditions: tuple = (), conditioning: dict | None = None,
-                 classify_conditions: bool = False,
+                 upsample: str = "transposed", fused_upsample: bool = False, rgb_skips: bool = False,
+                 latent_batchnorm: bool = False, d_norm: str = "standard", minibatch_std: int = 0, pack: int = 1,
+                 conditions: tuple = (), conditioning: dict | None = None, classify_conditions: bool = False,
                  conditional_batchnorm: bool = False) -> tuple[keras.Model, keras.Model]:
     """(generator, discriminator) for ``model.architecture`` and the model options (see the module's docstring).
     ``conditions`` (the config's names) must be the names of ``conditioning``, which the data resolve."""
@@ -250,18 +293,19 @@ def build_models(*, architecture: str, resolution: int, latent_dim: int, width: 
     else:
         make_g, make_d = tutorial_generator, tutorial_discriminator
     return (make_g(resolution, latent_dim=latent_dim, width=width, batchnorm=batchnorm, upsample=upsample,
-                   conditioning=conditioning, conditional_batchnorm=conditional_batchnorm),
+                   fused_upsample=fused_upsample, rgb_skips=rgb_skips, conditioning=conditioning,
+                   conditional_batchnorm=conditional_batchnorm, latent_batchnorm=latent_batchnorm),
             make_d(resolution, width=width, batchnorm=batchnorm, d_norm=d_norm, minibatch_std=minibatch_std,
-                   conditioning=conditioning, classify_conditions=classify_conditions))
+                   pack=pack, conditioning=conditioning, classify_conditions=classify_conditions))
 
 
-def models_for(model: ModelOptions | dict, batchnorm: str = "keras",
-               conditioning: dict | None = None) -> tuple[keras.Model, keras.Model]:
+def models_for(model: ModelOptions | dict, batchnorm: str = "keras", conditioning: dict | None = None,
+               fused_upsample: bool = False) -> tuple[keras.Model, keras.Model]:
     """:func:`build_models` for a run's model options (a :class:`ModelOptions`, or its dict in
     training_options.json: keys a run of an older facegan lacks take their defaults) and, for a
     conditioned model, the data's conditioning (JSON)."""
     options = asdict(model) if isinstance(model, ModelOptions) else dict(model)
-    return build_models(batchnorm=batchnorm, conditioning=conditioning, **options)
+    return build_models(batchnorm=batchnorm, conditioning=conditioning, fused_upsample=fused_upsample, **options)
 
 
 def trainable_params(model: keras.Model) -> int:

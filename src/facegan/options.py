@@ -57,11 +57,14 @@ class ModelOptions:
     width: int
     resolution: int
     upsample: str = "transposed"
+    rgb_skips: bool = False
     d_norm: str = "standard"
     minibatch_std: int = 0
+    pack: int = 1  # images the discriminator scores at once (PacGAN)
     conditions: tuple[str, ...] = ()  # the data's attribute names the generator is conditioned on
     classify_conditions: bool = False  # the discriminator also classifies them (AC-GAN's auxiliary classifier)
     conditional_batchnorm: bool = False  # they also modulate the generator's BatchNorms
+    latent_batchnorm: bool = False  # the noise modulates the generator's BatchNorms
 
 
 @dataclass(frozen=True)
@@ -140,12 +143,13 @@ class TrainOptions:
         for group in FINGERPRINTED:
             out.update(asdict(getattr(self, group)))
         # keys at their defaults are left out, so checkpoints from before the keys resume
-        for key in ("conditions", "classify_conditions", "conditional_batchnorm", "generator_class_weight",
-                    "class_balance", "attribute_weights"):
+        for key in ("rgb_skips", "latent_batchnorm", "conditions", "classify_conditions", "conditional_batchnorm",
+                    "generator_class_weight", "class_balance", "attribute_weights"):
             if not out[key]:
                 del out[key]
-        if out["class_weight"] == 1.0:
-            del out["class_weight"]
+        for key, default in (("class_weight", 1.0), ("pack", 1)):
+            if out[key] == default:
+                del out[key]
         out |= {"precision_policy": policy, "dataset_sha256": dataset_sha256}
         return json.loads(json.dumps(out))  # as fingerprint.json reads back (tuples are lists there)
 

@@ -52,7 +52,7 @@ def build_gan(opts: TrainOptions, setup, *, policy: str, batchnorm: str | None =
     m, o, g = opts.model, opts.optimizer, opts.gan
     batchnorm = batchnorm or ("synchronized" if setup.replicas > 1 else "fused")
     spec = conditioning.to_json() if conditioning is not None else None
-    generator, discriminator = models_for(m, batchnorm=batchnorm, conditioning=spec)
+    generator, discriminator = models_for(m, batchnorm=batchnorm, conditioning=spec, fused_upsample=True)
     d_opt = make_optimizer(o.d_learning_rate, o.beta_1, policy=policy, beta_2=o.beta_2)
     g_opt = make_optimizer(o.learning_rate, o.beta_1, policy=policy, beta_2=o.beta_2)
     # Build the optimizers' slots inside the scope before the first traced step (under
@@ -117,6 +117,9 @@ def _data_size(stats_path: str | Path, opts: TrainOptions, replicas: int) -> tup
         raise FaceganError(f"train.batch_size {batch} is larger than the data set ({stats['kept']} images)")
     if batch % replicas:
         raise FaceganError(f"train.batch_size {batch} is not divisible by the {replicas} replicas")
+    if (batch // replicas) % opts.model.pack:
+        raise FaceganError(f"each replica's batch ({batch // replicas}) is not a multiple of model.pack "
+                           f"{opts.model.pack}: change train.batch_size or model.pack")
     return stats, steps_per_epoch
 
 
