@@ -49,6 +49,21 @@ ROWS = {
     "nocut": {"model": {"conditions": []}, "train": {"augment": "translation"}},
     "condacnocut": {"model": {"conditions": CONDITIONS, "classify_conditions": True},
                     "train": {"augment": "translation"}},
+    # round 10 (issue 20): the generator's new options, unconditioned and conditioned; a narrower discriminator
+    "skip": {"model": {"rgb_skips": True}, "train": {}},
+    "zbn": {"model": {"latent_batchnorm": True}, "train": {}},
+    "nearest": {"model": {"upsample": "nearest"}, "train": {}},
+    "pack2": {"model": {"pack": 2}, "train": {}},
+    "allz": {"model": {"upsample": "nearest", "rgb_skips": True, "latent_batchnorm": True}, "train": {}},
+    "condall": {"model": {"conditions": CONDITIONS, "classify_conditions": True, "conditional_batchnorm": True,
+                          "latent_batchnorm": True, "rgb_skips": True, "upsample": "nearest"},
+                "train": {"augment": "translation"}},
+    "condref8": {"model": {"conditions": CONDITIONS, "classify_conditions": True, "conditional_batchnorm": True,
+                           "latent_batchnorm": True, "rgb_skips": True, "upsample": "nearest", "g_refine": 8},
+                 "train": {"augment": "translation"}},
+    "conddw16": {"model": {"conditions": CONDITIONS, "classify_conditions": True, "conditional_batchnorm": True,
+                           "latent_batchnorm": True, "rgb_skips": True, "upsample": "nearest", "d_width": 16},
+                 "train": {"augment": "translation"}},
 }
 
 WORKER = """

@@ -402,3 +402,10 @@ def test_a_packing_discriminator_beside_conditions_stops_at_parse_time(tmp_path)
     with pytest.raises(ConditionError, match=r"^sweep run c: model.pack 2 does not work with model.conditions"):
         check_conditions(config, tmp_path / "none")
     check_conditions({"dataset": {"source": "synthetic"}, "model": {"pack": 2}}, tmp_path / "none")
+
+
+def test_dcgan_only_layers_asked_of_the_tutorial_architecture_stop_at_parse_time(tmp_path):
+    config = {"dataset": {"source": "synthetic"}, "model": {"architecture": "tutorial", "g_refine": 8}}
+    with pytest.raises(ConditionError, match=r"^model.g_refine is a layer of model.architecture: dcgan, not tutorial"):
+        check_conditions(config, tmp_path / "none")
+    check_conditions({**config, "model": {"architecture": "dcgan", "g_refine": 8}}, tmp_path / "none")

@@ -123,3 +123,33 @@ def test_latent_batchnorm_modulates_every_generator_batchnorm_by_the_noise_start
     assert sorted(layer.units for layer in dense) == sorted(2 * bn_channels)  # a scale and a shift per BatchNorm
     assert all(layer.kernel.shape[0] == 8 and not np.any(layer.kernel.numpy()) for layer in dense)  # z, zeros
     assert trainable_params(g) == trainable_params(plain) + 8 * 2 * sum(bn_channels)
+
+
+def test_d_width_sets_the_discriminators_channels_alone():
+    g, d = build_models(architecture="dcgan", resolution=32, latent_dim=8, width=8, d_width=4)
+    g8, d8 = build_models(architecture="dcgan", resolution=32, latent_dim=8, width=8)
+    _, d4 = build_models(architecture="dcgan", resolution=32, latent_dim=8, width=4)
+    assert trainable_params(g) == trainable_params(g8) and trainable_params(d) == trainable_params(d4)
+    assert trainable_params(d) < trainable_params(d8)
+
+
+def test_g_refine_makes_full_resolution_features_then_a_3x3_convolution_to_rgb():
+    g, _ = build_models(architecture="dcgan", resolution=32, latent_dim=8, width=4, g_refine=6)
+    plain, _ = build_models(architecture="dcgan", resolution=32, latent_dim=8, width=4)
+    last = [layer for layer in g.layers if isinstance(layer, keras.layers.Conv2D)][-1]
+    assert last.kernel.shape == (3, 3, 6, 3) and g.output_shape == (None, 32, 32, 3)
+    # the last upsampling makes 6 channels, not 3; a BatchNorm (2 per channel) and the 3x3 kernel are added
+    assert trainable_params(g) == trainable_params(plain) + 16 * 4 * 3 + 2 * 6 + 9 * 6 * 3
+
+
+def test_d_stem_reads_the_image_at_full_resolution_first():
+    _, d = build_models(architecture="dcgan", resolution=32, latent_dim=8, width=4, d_stem=5)
+    _, plain = build_models(architecture="dcgan", resolution=32, latent_dim=8, width=4)
+    first = [layer for layer in d.layers if isinstance(layer, keras.layers.Conv2D)][0]
+    assert first.kernel.shape == (3, 3, 3, 5) and first.strides == (1, 1)
+    assert trainable_params(d) == trainable_params(plain) + 9 * 3 * 5 + 16 * 4 * (5 - 3)
+
+
+def test_g_refine_and_d_stem_are_refused_for_the_tutorial_architecture():
+    with pytest.raises(ValueError, match="model.g_refine and model.d_stem"):
+        build_models(architecture="tutorial", resolution=32, latent_dim=8, width=4, g_refine=8)

@@ -151,3 +151,20 @@ def test_memory_reader_trains_and_resumes_exactly(tiny_shards, tmp_path, train_j
     assert "memory reader" in log and "resumed from" in log
     a, b = (weights_of(tmp_path / w / "train" / "generator.keras") for w in ("straight", "resumed"))
     assert all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+@pytest.mark.parametrize("labelled", [False, True])
+def test_every_epoch_reader_runs_without_the_autotuning_thread(tiny_shards, labelled):
+    """Destroying an iterator waits for tf.data's autotuning thread to wake: with one iterator per epoch that
+    stalled epoch ends by seconds. The batches are the same either way (a fixed order)."""
+    from facegan.reader import MemoryBatches, StreamingBatches
+
+    labels = np.zeros((96, 1), np.int32) if labelled else None
+    sizes = [s["images"] for s in tiny_shards["stats_json"]["shards"]] if labelled else None
+    readers = [StreamingBatches(tiny_shards["files"], 32, 16, seed=0, shuffle_buffer=64, mirror=True,
+                                steps_per_epoch=6, labels=labels, shard_sizes=sizes),
+               MemoryBatches(tiny_shards["files"], 32, 16, seed=0, mirror=True, steps_per_epoch=6, labels=labels)]
+    for reader in readers:
+        options = reader.epoch(1, skip=1).options()
+        assert options.autotune.enabled is False and options.deterministic is True
+    assert make_dataset(tiny_shards["files"], 32, 16).options().autotune.enabled is False

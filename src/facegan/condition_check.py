@@ -58,7 +58,8 @@ def _runs(config: dict) -> list[tuple[str, dict, dict]]:
 def check_conditions(config: dict, dataset_dir: str | Path) -> None:
     """``model.conditions`` against the data's attributes, ``train.attribute_weights`` against
     ``model.conditions`` and ``model.pack`` beside them, at parse time, for the config and each sweep run: one line
-    on an unknown name or a packed conditioned discriminator."""
+    on an unknown name or a packed conditioned discriminator (and on dcgan-only layers asked of the tutorial's
+    architecture, which the same loop over the runs can tell)."""
     from facegan.options import attribute_weights
 
     runs = _runs(config)
@@ -70,6 +71,10 @@ def check_conditions(config: dict, dataset_dir: str | Path) -> None:
         if (model.get("pack") or 1) > 1 and model.get("conditions"):
             raise ConditionError(f"{where}model.pack {model['pack']} does not work with model.conditions (a pack of "
                                  "several faces has no one condition): set model.pack: 1 or model.conditions: []")
+        extra = [k for k in ("g_refine", "d_stem") if model.get(k)]
+        if extra and model.get("architecture", "dcgan") != "dcgan":
+            raise ConditionError(f"{where}model.{extra[0]} is a layer of model.architecture: dcgan, not "
+                                 f"{model['architecture']}: set model.{extra[0]}: 0")
     if not any(model.get("conditions") for _, model, _ in runs):
         return
     available = data_attribute_names(config.get("dataset") or {}, dataset_dir)

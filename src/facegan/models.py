@@ -177,7 +177,7 @@ def _classes(conditioning: dict | None, classify: bool) -> int:
 def dcgan_generator(resolution: int = 64, *, latent_dim: int = 100, width: int = 64, batchnorm: str = "keras",
                     upsample: str = "transposed", fused_upsample: bool = False, rgb_skips: bool = False,
                     conditioning: dict | None = None, conditional_batchnorm: bool = False,
-                    latent_batchnorm: bool = False) -> keras.Model:
+                    latent_batchnorm: bool = False, g_refine: int = 0) -> keras.Model:
     n = _stages(resolution, 4)  # 64 -> 4 stride-2 stages after the 4x4 projection
     init = _dcgan_init()
     inputs, x, codes = _generator_input(latent_dim, conditioning, conditional_batchnorm, latent_batchnorm)
@@ -190,7 +190,10 @@ def dcgan_generator(resolution: int = 64, *, latent_dim: int = 100, width: int =
         x = _apply(_upscale(width * 2 ** (i - 1), 4, upsample, init, fused_upsample), x)
         x = layers.ReLU()(_modulate(_bn(batchnorm)(x), codes))
         rgb = _add_rgb(rgb, x, init)
-    x = _apply(_upscale(3, 4, upsample, init, fused_upsample), x)
+    x = _apply(_upscale(g_refine or 3, 4, upsample, init, fused_upsample), x)
+    if g_refine:  # features at full resolution, then a 3x3 convolution to RGB
+        x = layers.ReLU()(_modulate(_bn(batchnorm)(x), codes))
+        x = layers.Conv2D(3, 3, padding="same", use_bias=False, kernel_initializer=init)(x)
     if rgb is not None:
         x = layers.Add()([layers.UpSampling2D(2, interpolation="bilinear")(rgb), x])
     out = layers.Activation("tanh", dtype="float32", name="image")(x)
@@ -211,12 +214,15 @@ def _image_input(resolution: int, pack: int, conditioning: dict | None):
 
 def dcgan_discriminator(resolution: int = 64, *, width: int = 64, batchnorm: str = "keras", d_norm: str = "standard",
                         minibatch_std: int = 0, pack: int = 1, conditioning: dict | None = None,
-                        classify_conditions: bool = False) -> keras.Model:
+                        classify_conditions: bool = False, d_stem: int = 0) -> keras.Model:
     n = _stages(resolution, 4)
     init = _dcgan_init()
     img = _image_input(resolution, pack, conditioning)
     labels, codes = _condition_input(conditioning)
     x = img
+    if d_stem:  # a 3x3 convolution at full resolution before the first stride-2 one
+        x = layers.LeakyReLU(0.2)(_d_layer(layers.Conv2D(d_stem, 3, padding="same", use_bias=False,
+                                                         kernel_initializer=init), d_norm)(x))
     for i in range(n):
         x = _d_layer(layers.Conv2D(width * 2 ** i, 4, strides=2, padding="same", use_bias=False,
                                    kernel_initializer=init), d_norm)(x)
@@ -278,25 +284,32 @@ def tutorial_discriminator(resolution: int = 64, *, width: int = 64, batchnorm: 
     return keras.Model(img if labels is None else [img, labels], out, name="discriminator")
 
 
-def build_models(*, architecture: str, resolution: int, latent_dim: int, width: int, batchnorm: str = "keras",
-                 upsample: str = "transposed", fused_upsample: bool = False, rgb_skips: bool = False,
-                 latent_batchnorm: bool = False, d_norm: str = "standard", minibatch_std: int = 0, pack: int = 1,
-                 conditions: tuple = (), conditioning: dict | None = None, classify_conditions: bool = False,
-                 conditional_batchnorm: bool = False) -> tuple[keras.Model, keras.Model]:
-    """(generator, discriminator) for ``model.architecture`` and the model options (see the module's docstring).
+def build_models(*, architecture: str, resolution: int, latent_dim: int, width: int, d_width: int | None = None,
+                 batchnorm: str = "keras", upsample: str = "transposed", fused_upsample: bool = False,
+                 rgb_skips: bool = False, latent_batchnorm: bool = False, d_norm: str = "standard",
+                 minibatch_std: int = 0, pack: int = 1, conditions: tuple = (), conditioning: dict | None = None,
+                 classify_conditions: bool = False, conditional_batchnorm: bool = False, g_refine: int = 0,
+                 d_stem: int = 0) -> tuple[keras.Model, keras.Model]:
+    """(generator, discriminator) for ``model.architecture`` and the model options (see the module's docstring);
+    ``d_width`` (None: ``width``) is the discriminator's channel multiplier.
     ``conditions`` (the config's names) must be the names of ``conditioning``, which the data resolve."""
     if tuple(conditions) != tuple((conditioning or {}).get("names", ())):
         raise ValueError(f"model.conditions {list(conditions)} needs the data's conditioning on those attributes, "
                          f"got {conditioning and conditioning.get('names')}")
+    g_extra, d_extra = {}, {}
     if canonical_architecture(architecture) == "dcgan":
         make_g, make_d = dcgan_generator, dcgan_discriminator
+        g_extra, d_extra = {"g_refine": g_refine}, {"d_stem": d_stem}
+    elif g_refine or d_stem:
+        raise ValueError("model.g_refine and model.d_stem are options of model.architecture: dcgan")
     else:
         make_g, make_d = tutorial_generator, tutorial_discriminator
     return (make_g(resolution, latent_dim=latent_dim, width=width, batchnorm=batchnorm, upsample=upsample,
                    fused_upsample=fused_upsample, rgb_skips=rgb_skips, conditioning=conditioning,
-                   conditional_batchnorm=conditional_batchnorm, latent_batchnorm=latent_batchnorm),
-            make_d(resolution, width=width, batchnorm=batchnorm, d_norm=d_norm, minibatch_std=minibatch_std,
-                   pack=pack, conditioning=conditioning, classify_conditions=classify_conditions))
+                   conditional_batchnorm=conditional_batchnorm, latent_batchnorm=latent_batchnorm, **g_extra),
+            make_d(resolution, width=d_width or width, batchnorm=batchnorm, d_norm=d_norm,
+                   minibatch_std=minibatch_std, pack=pack, conditioning=conditioning,
+                   classify_conditions=classify_conditions, **d_extra))
 
 
 def models_for(model: ModelOptions | dict, batchnorm: str = "keras", conditioning: dict | None = None,

@@ -56,6 +56,7 @@ class ModelOptions:
     latent_dim: int
     width: int
     resolution: int
+    d_width: int | None = None  # the discriminator's channel multiplier; None: width
     upsample: str = "transposed"
     rgb_skips: bool = False
     d_norm: str = "standard"
@@ -65,6 +66,8 @@ class ModelOptions:
     classify_conditions: bool = False  # the discriminator also classifies them (AC-GAN's auxiliary classifier)
     conditional_batchnorm: bool = False  # they also modulate the generator's BatchNorms
     latent_batchnorm: bool = False  # the noise modulates the generator's BatchNorms
+    g_refine: int = 0  # channels of the generator's last features, at full resolution (0: RGB at once)
+    d_stem: int = 0  # channels of a full-resolution convolution before the discriminator's first stride-2 one
 
 
 @dataclass(frozen=True)
@@ -143,8 +146,9 @@ class TrainOptions:
         for group in FINGERPRINTED:
             out.update(asdict(getattr(self, group)))
         # keys at their defaults are left out, so checkpoints from before the keys resume
-        for key in ("rgb_skips", "latent_batchnorm", "conditions", "classify_conditions", "conditional_batchnorm",
-                    "generator_class_weight", "class_balance", "attribute_weights"):
+        for key in ("d_width", "rgb_skips", "latent_batchnorm", "g_refine", "d_stem", "conditions",
+                    "classify_conditions", "conditional_batchnorm", "generator_class_weight", "class_balance",
+                    "attribute_weights"):
             if not out[key]:
                 del out[key]
         for key, default in (("class_weight", 1.0), ("pack", 1)):

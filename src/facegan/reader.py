@@ -31,6 +31,17 @@ _EPOCH_STRIDE = 1_000_003  # seeds of different epochs never collide for seed < 
 _MIRROR_STREAM = -2  # second seed halves -2, -3, ...: never a shuffle's (>= -1)
 
 
+def deterministic_options() -> tf.data.Options:
+    """The training readers' options: a fixed order, and no autotuning thread. An iterator's destruction waits
+    for that thread's next wake-up, whose period grows while the iterator lives: with one iterator per epoch it
+    stalled the end of every second epoch or so by 5-20 s (BENCHMARKS.md). ``AUTOTUNE`` parallelism then
+    falls back to TensorFlow's fixed defaults."""
+    options = tf.data.Options()
+    options.deterministic = True
+    options.autotune.enabled = False
+    return options
+
+
 def decode_batch(serialized: tf.Tensor, resolution: int) -> tf.Tensor:
     """Serialized Examples -> float32 images ``(batch, resolution, resolution, 3)`` in [-1, 1]."""
     parsed = tf.io.parse_example(serialized, FEATURES)
@@ -112,9 +123,7 @@ def make_dataset(files: Sequence[str], resolution: int, batch_size: int, *, seed
     epochs_ds = tf.data.Dataset.range(first_epoch, 2**62 if epochs is None else first_epoch + epochs)
     ds = epochs_ds.flat_map(lambda e: _epoch(files_t, e, seed, batch_size, resolution, shuffle_buffer,
                                              drop_remainder, cycle, mirror))
-    options = tf.data.Options()
-    options.deterministic = True
-    return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
+    return ds.with_options(deterministic_options()).prefetch(tf.data.AUTOTUNE)
 
 
 def read_images(files: Sequence[str], resolution: int, n: int, *, seed: int = 0,
@@ -180,9 +189,7 @@ class StreamingBatches:
             ds = _indexed_epoch(tf.constant(self.files), offsets, tf.constant(self.labels, tf.int32),
                                 tf.constant(epoch, tf.int64), self.seed, self.batch_size, self.resolution,
                                 self.shuffle_buffer, min(len(self.files), 8), self.mirror)
-            options = tf.data.Options()
-            options.deterministic = True
-            ds = ds.with_options(options).prefetch(tf.data.AUTOTUNE)
+            ds = ds.with_options(deterministic_options()).prefetch(tf.data.AUTOTUNE)
         ds = ds.skip(skip) if skip else ds
         return ds.apply(tf.data.experimental.assert_cardinality(self.steps_per_epoch - skip))
 
@@ -236,9 +243,7 @@ class MemoryBatches:
 
         ds = tf.data.Dataset.from_tensor_slices(self.order(epoch)[skip:]).enumerate(start=skip)
         ds = ds.map(batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        options = tf.data.Options()
-        options.deterministic = True
-        return ds.with_options(options).prefetch(tf.data.AUTOTUNE).apply(
+        return ds.with_options(deterministic_options()).prefetch(tf.data.AUTOTUNE).apply(
             tf.data.experimental.assert_cardinality(self.steps_per_epoch - skip))
 
 
