@@ -17,7 +17,7 @@ from facegan.config import (
 
 
 def test_shipped_configs_are_valid(repo):
-    for name in ("config.yaml", "celeba.yaml", "demo-conditioned.yaml", "celeba-conditioned.yaml"):
+    for name in ("config.yaml", "celeba.yaml", "demo-unconditioned.yaml", "celeba-conditioned.yaml"):
         check_config(yaml.safe_load((repo / "config" / name).read_text()))
 
 
@@ -118,6 +118,18 @@ def test_the_canonical_dcgan_is_one_config_away(repo):
     # and without the overlay, the defaults are the improved step
     plain = TrainOptions.from_config(celeba["model"], celeba["train"], resolution=64, seed=0)
     assert plain.gan.ema_kimg == 40 and plain.gan.augment == "translation,cutout" and plain.data.mirror
+
+
+def test_the_canonical_overlay_turns_off_every_model_option_of_the_demo(repo):
+    """On the demo's config.yaml too, whatever layers its default adds: every model key at the canonical value."""
+    demo = yaml.safe_load((repo / "config" / "config.yaml").read_text())
+    overlay = yaml.safe_load((repo / "config" / "canonical-dcgan.yaml").read_text())
+    model = with_defaults({"model": {**demo["model"], **overlay["model"]}})["model"]
+    assert set(model) - {"architecture", "latent_dim", "width"} <= set(overlay["model"])
+    assert {k: model[k] for k in overlay["model"]} == {
+        "d_width": None, "upsample": "transposed", "rgb_skips": False, "g_refine": 0, "d_stem": 0, "d_norm": "standard",
+        "minibatch_std": 0, "pack": 1, "conditions": [], "classify_conditions": False, "conditional_batchnorm": False,
+        "latent_batchnorm": False}
 
 
 def test_the_gpu_extra_is_tensorflow_with_cuda_at_the_pinned_version(repo):
