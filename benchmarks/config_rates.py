@@ -27,8 +27,14 @@ ROOT = HERE.parent
 CANONICAL = yaml.safe_load((ROOT / "config" / "canonical-dcgan.yaml").read_text())
 DEMO = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 CONDITIONS = ["hair_style", "hair_colour", "glasses"]
+# Every row but "default" overrides the demo's step as it was before round 10 (unconditioned, transposed
+# convolutions, DiffAugment translation+cutout), so the rows of earlier rounds keep their meaning.
+BEFORE_ROUND_10 = {"model": {"conditions": [], "classify_conditions": False, "conditional_batchnorm": False,
+                             "latent_batchnorm": False, "rgb_skips": False, "upsample": "transposed", "g_refine": 0},
+                   "train": {"augment": "translation,cutout"}}
 ROWS = {
-    "default": {"model": {"width": 24}, "train": {}},
+    "default": {"model": {}, "train": {}},  # config/config.yaml as it is
+    "before10": {"model": {"width": 24}, "train": {}},
     "w32": {"model": {"width": 32}, "train": {}},
     "b32": {"model": {"width": 24}, "train": {"batch_size": 32}},
     "b16": {"model": {"width": 24}, "train": {"batch_size": 16}},
@@ -75,6 +81,8 @@ train(**spec)
 
 
 def rate(work: Path, row: str, epochs: int, precision=None) -> float:
+    base = {"model": {}, "train": {}} if row == "default" else BEFORE_ROUND_10
+    model = {**DEMO["model"], **base["model"], **ROWS[row]["model"]}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         out = tmp / "train"
@@ -84,12 +92,13 @@ def rate(work: Path, row: str, epochs: int, precision=None) -> float:
                  "snapshots": "snapshots"}
         spec = {"shards": sorted(str(p) for p in (work / "results/data/shards").glob("*.tfrecord")),
                 "stats": str(work / "results/data/stats.json"),
-                "model": {**DEMO["model"], **ROWS[row]["model"]},
-                "training": {**DEMO["train"], **ROWS[row]["train"], "epochs": epochs, "swd_every_epochs": 0,
+                "model": model,
+                "training": {**DEMO["train"], **base["train"], **ROWS[row]["train"], "epochs": epochs,
+                             "swd_every_epochs": 0,
                              "gpus": 0, **({} if precision is None else {"mixed_precision": precision})},
                 "resolution": DEMO["preprocess"]["resolution"], "seed": 0, "state_dir": str(tmp / "state"),
                 "log_file": str(tmp / "train.log"), **{k: str(out / v) for k, v in names.items()}}
-        if ROWS[row]["model"].get("conditions"):
+        if model.get("conditions"):
             spec |= {"attributes": str(work / "results/data/attributes.tsv"),
                      "attribute_spec": str(work / "results/data/attributes.json")}
         (tmp / "spec.json").write_text(json.dumps(spec))
