@@ -121,10 +121,16 @@ def test_the_canonical_dcgan_is_one_config_away(repo):
 
 
 def test_the_canonical_overlay_turns_off_every_model_option_of_the_demo(repo):
-    """On the demo's config.yaml too, whatever layers its default adds: every model key at the canonical value."""
+    """On the demo's config.yaml too, whatever its default adds: every model key at the canonical value, Adam 2e-4."""
+    from facegan.options import TrainOptions
+
     demo = yaml.safe_load((repo / "config" / "config.yaml").read_text())
     overlay = yaml.safe_load((repo / "config" / "canonical-dcgan.yaml").read_text())
-    model = with_defaults({"model": {**demo["model"], **overlay["model"]}})["model"]
+    cfg = with_defaults({"model": {**demo["model"], **overlay["model"]},
+                         "train": {**demo["train"], **overlay["train"]}})
+    opts = TrainOptions.from_config(cfg["model"], cfg["train"], resolution=64, seed=0)
+    assert (opts.optimizer.learning_rate, opts.optimizer.d_learning_rate) == (2e-4, 2e-4)
+    model = cfg["model"]
     assert set(model) - {"architecture", "latent_dim", "width"} <= set(overlay["model"])
     assert {k: model[k] for k in overlay["model"]} == {
         "d_width": None, "upsample": "transposed", "rgb_skips": False, "g_refine": 0, "d_stem": 0, "d_norm": "standard",
