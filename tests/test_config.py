@@ -130,6 +130,7 @@ def test_the_canonical_overlay_turns_off_every_model_option_of_the_demo(repo):
                          "train": {**demo["train"], **overlay["train"]}})
     opts = TrainOptions.from_config(cfg["model"], cfg["train"], resolution=64, seed=0)
     assert (opts.optimizer.learning_rate, opts.optimizer.d_learning_rate) == (2e-4, 2e-4)
+    assert opts.optimizer.lr_decay_epochs == 0
     model = cfg["model"]
     assert set(model) - {"architecture", "latent_dim", "width"} <= set(overlay["model"])
     assert {k: model[k] for k in overlay["model"]} == {
@@ -192,3 +193,10 @@ def test_dotdot_dataset_name_is_refused_by_the_config_and_deletes_nothing(tmp_pa
     assert proc.returncode != 0
     assert "dataset.name: '..' does not match" in proc.stdout + proc.stderr
     assert (work / "results" / "train_state" / "SENTINEL").read_text() == "weeks of training"
+
+
+def test_the_learning_rate_decay_is_fingerprinted_only_when_on():
+    from facegan.options import TrainOptions
+
+    assert TrainOptions.from_config({}, {"lr_decay_epochs": 5}).fingerprint("x", "float32")["lr_decay_epochs"] == 5
+    assert "lr_decay_epochs" not in TrainOptions.from_config({}, {}).fingerprint("x", "float32")

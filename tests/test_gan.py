@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from facegan import augment
-from facegan.gan import GAN, ema_beta, make_optimizer
+from facegan.gan import GAN, TailDecay, ema_beta, make_optimizer
 from facegan.models import build_models
 
 
@@ -22,6 +22,32 @@ def test_ema_beta_follows_stylegan2_ada_with_its_ramp_up():
     assert float(ema_beta(1_000_000, 32, ema_kimg=10.0, ema_rampup=0.05)) == pytest.approx(0.5 ** (32 / 10_000),
                                                                                            rel=1e-6)
     assert float(ema_beta(0, 32, ema_kimg=10.0, ema_rampup=0.05)) == 0.0
+
+
+def test_tail_decay_holds_the_rate_then_falls_linearly_towards_zero():
+    schedule = TailDecay(5e-4, total_steps=100, decay_steps=40)
+    rates = [float(schedule(step)) for step in (0, 59, 60, 80, 99, 100, 150)]
+    assert rates == pytest.approx([5e-4, 5e-4, 5e-4, 2.5e-4, 5e-4 / 40, 0.0, 0.0])
+
+
+def test_a_decaying_adam_moves_by_the_scheduled_rate_and_a_constant_one_is_unchanged():
+    # With a constant gradient, each of Adam's steps moves a weight by about its learning rate.
+    def moves(**decay):
+        opt = make_optimizer(1e-2, 0.5, policy="float32", **decay)
+        weight = tf.Variable([0.0])
+        opt.build([weight])
+        out = []
+        for _ in range(4):
+            before = float(weight[0])
+            opt.apply_gradients([(tf.constant([1.0]), weight)])
+            out.append(before - float(weight[0]))
+        return out, opt
+
+    decayed, opt = moves(total_steps=4, decay_steps=2)
+    assert decayed == pytest.approx([1e-2, 1e-2, 1e-2, 5e-3], rel=1e-3)
+    constant, opt = moves()
+    assert constant == pytest.approx([1e-2] * 4, rel=1e-3)
+    assert not isinstance(opt.learning_rate, keras.optimizers.schedules.LearningRateSchedule)
 
 
 def _tiny_gan(ema_kimg=0.0, augment_ops=(), seed=0):

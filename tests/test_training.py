@@ -161,14 +161,15 @@ def test_each_precision_setting_trains_with_the_policy_it_names(setting, tiny_sh
 
 
 QUALITY_KEYS = {"ema_kimg": 0.2, "augment": "color,translation,cutout", "mirror": True, "loss": "hinge",
-                "d_learning_rate": 4e-4}
+                "d_learning_rate": 4e-4, "lr_decay_epochs": 2}
 QUALITY_MODEL = {"upsample": "nearest", "rgb_skips": True, "latent_batchnorm": True, "pack": 2}
 
 
 def test_kill_and_resume_is_bit_exact_with_ema_augmentation_mirror_and_the_model_options(tiny_shards, tmp_path,
                                                                                          train_job, weights_of,
                                                                                          python):
-    """The EMA generator (exported), the discriminator and the flips all resume exactly after a SIGKILL, with
+    """The EMA generator (exported), the discriminator, the flips and the decaying learning rates (the kill
+    falls inside the decay) all resume exactly after a SIGKILL, with
     the fused nearest upsampling, the RGB skips, the noise's BatchNorm modulation and a packing discriminator;
     the exported models hold Keras's own layers."""
     train_job(tmp_path / "straight", tiny_shards, epochs=3, checkpoint_every_steps=4, model=QUALITY_MODEL,

@@ -284,9 +284,28 @@ class GAN(keras.Model):
             self.generator_ema.set_weights(self.generator.get_weights())
 
 
-def make_optimizer(learning_rate: float, beta_1: float, *, policy: str,
-                   beta_2: float = 0.999) -> keras.optimizers.Optimizer:
-    opt = keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2)
+class TailDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """``rate`` until the last ``decay_steps`` of ``total_steps``, then linearly down towards 0 (the
+    learning-rate policy of pix2pix and CycleGAN, ``--n_epochs_decay``): step ``s`` (0-based) trains at
+    ``rate * min(1, (total_steps - s) / decay_steps)``. It reads the optimizer's step counter, which the
+    checkpoints hold, so a resumed run follows the same rates."""
+
+    def __init__(self, rate: float, total_steps: int, decay_steps: int):
+        self.rate, self.total_steps, self.decay_steps = float(rate), int(total_steps), int(decay_steps)
+
+    def __call__(self, step):
+        left = (self.total_steps - tf.cast(step, tf.float32)) / self.decay_steps
+        return self.rate * tf.clip_by_value(left, 0.0, 1.0)
+
+    def get_config(self) -> dict:
+        return {"rate": self.rate, "total_steps": self.total_steps, "decay_steps": self.decay_steps}
+
+
+def make_optimizer(learning_rate: float, beta_1: float, *, policy: str, beta_2: float = 0.999,
+                   total_steps: int = 0, decay_steps: int = 0) -> keras.optimizers.Optimizer:
+    """Adam; with ``decay_steps`` its rate decays over the last ``decay_steps`` of ``total_steps`` (TailDecay)."""
+    rate = TailDecay(learning_rate, total_steps, decay_steps) if decay_steps else learning_rate
+    opt = keras.optimizers.Adam(learning_rate=rate, beta_1=beta_1, beta_2=beta_2)
     if policy == "mixed_float16":
         opt = keras.optimizers.LossScaleOptimizer(opt)
     return opt

@@ -76,6 +76,7 @@ class OptimizerOptions:
     d_learning_rate: float  # resolved: learning_rate when the config says null
     beta_1: float
     beta_2: float = 0.999
+    lr_decay_epochs: int = 0  # the last N epochs decay both rates linearly towards 0 (0: constant)
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,7 @@ class TrainOptions:
         # keys at their defaults are left out, so checkpoints from before the keys resume
         for key in ("d_width", "rgb_skips", "latent_batchnorm", "g_refine", "d_stem", "conditions",
                     "classify_conditions", "conditional_batchnorm", "generator_class_weight", "class_balance",
-                    "attribute_weights"):
+                    "attribute_weights", "lr_decay_epochs"):
             if not out[key]:
                 del out[key]
         for key, default in (("class_weight", 1.0), ("pack", 1)):

@@ -38,12 +38,13 @@ NOISE_SEED_FIXED_GRID = 2**31 - 1  # the progress grids' noise: its own stream, 
 
 
 def build_gan(opts: TrainOptions, setup, *, policy: str, batchnorm: str | None = None, steps_per_execution: int = 1,
-              conditioning=None):
+              conditioning=None, steps_per_epoch: int | None = None):
     """The compiled GAN exactly as ``train_gan`` uses it (call inside ``setup.strategy.scope()``).
 
     ``batchnorm`` (benchmarks only): by default fused BatchNorm (one op per pass, the same results,
     less work: BENCHMARKS.md), except across replicas, which need synchronised statistics.
     ``conditioning``: the data's :class:`facegan.conditioning.Conditioning` for a conditioned run.
+    ``steps_per_epoch``: needed when the learning rates decay (``train.lr_decay_epochs``).
     """
     from facegan.augment import parse_policy
     from facegan.gan import GAN, make_optimizer
@@ -53,8 +54,14 @@ def build_gan(opts: TrainOptions, setup, *, policy: str, batchnorm: str | None =
     batchnorm = batchnorm or ("synchronized" if setup.replicas > 1 else "fused")
     spec = conditioning.to_json() if conditioning is not None else None
     generator, discriminator = models_for(m, batchnorm=batchnorm, conditioning=spec, fused_upsample=True)
-    d_opt = make_optimizer(o.d_learning_rate, o.beta_1, policy=policy, beta_2=o.beta_2)
-    g_opt = make_optimizer(o.learning_rate, o.beta_1, policy=policy, beta_2=o.beta_2)
+    decay = {}
+    if o.lr_decay_epochs:
+        if not steps_per_epoch:
+            raise ValueError("train.lr_decay_epochs needs the run's steps_per_epoch")
+        decay = {"total_steps": opts.run.epochs * steps_per_epoch,
+                 "decay_steps": min(o.lr_decay_epochs, opts.run.epochs) * steps_per_epoch}
+    d_opt = make_optimizer(o.d_learning_rate, o.beta_1, policy=policy, beta_2=o.beta_2, **decay)
+    g_opt = make_optimizer(o.learning_rate, o.beta_1, policy=policy, beta_2=o.beta_2, **decay)
     # Build the optimizers' slots inside the scope before the first traced step (under
     # MirroredStrategy, lazily created slots fail with "You must feed a value for placeholder").
     d_opt.build(discriminator.trainable_variables)
@@ -191,7 +198,8 @@ def _restore(opts: TrainOptions, setup, policy: str, executions: int, state, ste
     from facegan.train_state import Checkpoints
 
     with setup.strategy.scope():
-        gan = build_gan(opts, setup, policy=policy, steps_per_execution=executions, conditioning=conditioning)
+        gan = build_gan(opts, setup, policy=policy, steps_per_execution=executions, conditioning=conditioning,
+                        steps_per_epoch=steps_per_epoch)
         tracked = {"generator_ema": gan.generator_ema} if gan.generator_ema is not None else {}
         checkpoints = Checkpoints(state.ckpt_dir, steps_per_epoch, generator=gan.generator,
                                   discriminator=gan.discriminator, d_optimizer=gan.d_optimizer,
