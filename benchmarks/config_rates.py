@@ -28,11 +28,11 @@ CANONICAL = yaml.safe_load((ROOT / "config" / "canonical-dcgan.yaml").read_text(
 DEMO = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 CONDITIONS = ["hair_style", "hair_colour", "glasses"]
 # Every row but "default" overrides the demo's step as it was before round 10 (unconditioned, transposed
-# convolutions, DiffAugment translation+cutout, DCGAN's learning rate), so the rows of earlier rounds keep their
-# meaning.
+# convolutions, DiffAugment translation+cutout, DCGAN's learning rate, Adam's beta_2), so the rows of earlier
+# rounds keep their meaning.
 BEFORE_ROUND_10 = {"model": {"conditions": [], "classify_conditions": False, "conditional_batchnorm": False,
                              "latent_batchnorm": False, "rgb_skips": False, "upsample": "transposed", "g_refine": 0},
-                   "train": {"augment": "translation,cutout", "learning_rate": None}}
+                   "train": {"augment": "translation,cutout", "learning_rate": None, "beta_2": 0.999}}
 ROWS = {
     "default": {"model": {}, "train": {}},  # config/config.yaml as it is
     "before10": {"model": {"width": 24}, "train": {}},

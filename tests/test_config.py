@@ -121,7 +121,8 @@ def test_the_canonical_dcgan_is_one_config_away(repo):
 
 
 def test_the_canonical_overlay_turns_off_every_model_option_of_the_demo(repo):
-    """On the demo's config.yaml too, whatever its default adds: every model key at the canonical value, Adam 2e-4."""
+    """On the demo's config.yaml too, whatever its default adds: every model key at the canonical value, Adam 2e-4
+    with betas 0.5 / 0.999 and a constant rate."""
     from facegan.options import TrainOptions
 
     demo = yaml.safe_load((repo / "config" / "config.yaml").read_text())
@@ -130,7 +131,7 @@ def test_the_canonical_overlay_turns_off_every_model_option_of_the_demo(repo):
                          "train": {**demo["train"], **overlay["train"]}})
     opts = TrainOptions.from_config(cfg["model"], cfg["train"], resolution=64, seed=0)
     assert (opts.optimizer.learning_rate, opts.optimizer.d_learning_rate) == (2e-4, 2e-4)
-    assert opts.optimizer.lr_decay_epochs == 0
+    assert (opts.optimizer.beta_1, opts.optimizer.beta_2, opts.optimizer.lr_decay_epochs) == (0.5, 0.999, 0)
     model = cfg["model"]
     assert set(model) - {"architecture", "latent_dim", "width"} <= set(overlay["model"])
     assert {k: model[k] for k in overlay["model"]} == {
