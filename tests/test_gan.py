@@ -50,6 +50,27 @@ def test_a_decaying_adam_moves_by_the_scheduled_rate_and_a_constant_one_is_uncha
     assert not isinstance(opt.learning_rate, keras.optimizers.schedules.LearningRateSchedule)
 
 
+def test_build_gan_decays_both_rates_over_the_runs_last_epochs():
+    from facegan.devices import setup_devices
+    from facegan.options import TrainOptions
+    from facegan.training import build_gan
+
+    opts = TrainOptions.from_config({"width": 4, "latent_dim": 8},
+                                    {"epochs": 5, "lr_decay_epochs": 2, "learning_rate": 1e-3,
+                                     "d_learning_rate": 4e-3}, resolution=32)
+    setup = setup_devices()
+    with setup.strategy.scope():
+        gan = build_gan(opts, setup, policy="float32", steps_per_epoch=10)
+    for opt, rate in ((gan.g_optimizer, 1e-3), (gan.d_optimizer, 4e-3)):
+        read = []
+        for step in (0, 30, 40, 49):  # 50 steps, the last 20 decaying
+            opt.iterations.assign(step)
+            read.append(float(opt.learning_rate))
+        assert read == pytest.approx([rate, rate, rate / 2, rate / 20])
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        build_gan(opts, setup, policy="float32")
+
+
 def _tiny_gan(ema_kimg=0.0, augment_ops=(), seed=0):
     keras.utils.set_random_seed(seed)
     g, d = build_models(architecture="dcgan", resolution=32, latent_dim=8, width=4)
