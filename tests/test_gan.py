@@ -158,23 +158,6 @@ def test_mirror_flips_about_half_and_is_stateless():
 
 
 @pytest.mark.slow
-@pytest.mark.slow
-def test_augmentation_and_ema_give_the_same_step_on_one_and_two_replicas(tmp_path, python):
-    from pathlib import Path
-
-    script = Path(__file__).parent / "one_step.py"
-    runs = []
-    for replicas in (1, 2):
-        out = tmp_path / f"r{replicas}.npz"
-        python([script, replicas, out, "dcgan", "augment+ema"], timeout=300)
-        runs.append(np.load(out))
-    one, two = runs
-    names = [k for k in one.files if k.startswith("w") or k.startswith("ema")]
-    assert any(k.startswith("ema") for k in names)
-    for k in names:
-        np.testing.assert_allclose(two[k], one[k], rtol=1e-4, atol=2e-6, err_msg=k)
-
-
 def test_a_uint8_batch_trains_like_the_same_batch_scaled_to_float32():
     """The memory reader hands the step uint8 images; the step scales them as the streaming reader does
     (to within one rounding: inside the compiled step TensorFlow may divide by multiplying by 1/127.5)."""
