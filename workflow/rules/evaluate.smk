@@ -71,6 +71,9 @@ rule evaluate:
         "logs/evaluate.log",
     benchmark:
         "results/benchmarks/evaluate.tsv"
+    # the longest job after training (plot_attributes waits for it): first, so the short jobs fill the
+    # other cores beside it instead of it running alone at the end
+    priority: 1
     conda:
         "../envs/facegan.yaml"
     params:
