@@ -16,6 +16,7 @@ configure_tensorflow()
 from facegan.devices import setup_devices  # noqa: E402
 
 replicas, out_dir, variants = int(sys.argv[1]), Path(sys.argv[2]), sys.argv[3:]
+assert set(variants) <= {"plain", "augment+ema", "conditioned"}, f"unknown variant in {variants}"
 setup = setup_devices(0, replicas)
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
