@@ -38,9 +38,10 @@ rule attribute_classifier:
         "results/benchmarks/attribute_classifier.tsv"
     conda:
         "../envs/facegan.yaml"
-    # 1 for the scheduler only (TensorFlow still uses every core it sees): on 2 cores it runs beside
-    # real_reference, which leaves a core idle alone, so training starts ~15 s sooner. SLURM: set-threads.
-    threads: 1
+    # Only evaluate needs it, so it takes no core from the scheduler and runs at the lowest CPU priority
+    # (niceness 19): in the gaps of real_reference and then of training, which no longer wait for it
+    # (TensorFlow still uses every core it sees). SLURM: set-threads gives its job its own CPUs.
+    threads: 0
     resources:
         gpu=min(config["train"]["gpus"], 1),
     params:
@@ -49,6 +50,7 @@ rule attribute_classifier:
         threshold=config["evaluate"]["attribute_threshold"],
         images=config["evaluate"]["attribute_images"],
         gpus=min(config["train"]["gpus"], 1),
+        niceness=19,
     script:
         "../scripts/attribute_classifier.py"
 

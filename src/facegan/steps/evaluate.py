@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from facegan.steps.runner import hide_gpus, step
@@ -22,9 +23,14 @@ def real_reference(*, shards: list[str], stats: str, reference: str, resolution:
 
 @step
 def attribute_classifier(*, shards: list[str], attributes: str, attribute_spec: str, classifier: str,
-                         resolution: int, seed: int, threshold: float, images: int, gpus: int = 0) -> None:
-    """Train the attribute classifier on the real images (on a GPU when training has them)."""
+                         resolution: int, seed: int, threshold: float, images: int, gpus: int = 0,
+                         niceness: int = 0) -> None:
+    """Train the attribute classifier on the real images (on a GPU when training has them), ``niceness``
+    lower in CPU priority than its caller (so that it takes only the CPU the other jobs leave)."""
     from facegan.gpulock import assign_gpus
+
+    if niceness:
+        os.nice(niceness)
 
     lease = assign_gpus(gpus)
     from facegan.attribute_classifier import skip_report, train_classifier
