@@ -108,6 +108,24 @@ def test_unknown_values_are_left_out_of_frequencies_and_combinations():
     assert result["joint_combinations"] == 2
 
 
+def test_the_joint_loss_is_the_sum_of_each_heads_cross_entropy_on_known_labels():
+    import keras
+
+    from facegan.attribute_classifier import joint_cross_entropy
+
+    sizes = [2, 7, 3]
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(5, sum(sizes))).astype(np.float32)
+    labels = np.array([[0, 6, 2], [1, -1, 0], [-1, 3, -1], [1, 0, 1], [0, 2, 2]], np.int32)
+    cross_entropy = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)
+    start, expected = 0, np.zeros(5, np.float32)
+    for i, k in enumerate(sizes):
+        known = labels[:, i] >= 0
+        expected[known] += np.asarray(cross_entropy(labels[known, i], logits[known, start:start + k]))
+        start += k
+    np.testing.assert_allclose(np.asarray(joint_cross_entropy(sizes)(labels, logits)), expected, rtol=1e-5)
+
+
 @pytest.mark.slow
 def test_classifier_trains_measures_held_out_accuracy_and_skips_unreliable_attributes(tiny_shards, tmp_path):
     from facegan.attribute_classifier import compare_generated, load, train_classifier
