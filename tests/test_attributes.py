@@ -2,6 +2,7 @@
 
 import io
 import json
+import os
 import zipfile
 
 import numpy as np
@@ -124,6 +125,20 @@ def test_the_joint_loss_is_the_sum_of_each_heads_cross_entropy_on_known_labels()
         expected[known] += np.asarray(cross_entropy(labels[known, i], logits[known, start:start + k]))
         start += k
     np.testing.assert_allclose(np.asarray(joint_cross_entropy(sizes)(labels, logits)), expected, rtol=1e-5)
+
+
+def test_the_classifier_step_runs_at_the_niceness_it_is_given(tmp_path, python):
+    # The rule asks for no core and niceness 19: the classifier takes only the CPU that training leaves.
+    (tmp_path / "attributes.tsv").write_text("image\n")
+    (tmp_path / "attributes.json").write_text(json.dumps({"attributes": [], "note": "no attribute table"}))
+    code = ("import os\nfrom facegan.steps.evaluate import attribute_classifier\n"
+            f"attribute_classifier(shards=[], attributes={str(tmp_path / 'attributes.tsv')!r}, "
+            f"attribute_spec={str(tmp_path / 'attributes.json')!r}, classifier={str(tmp_path / 'clf')!r}, "
+            "resolution=32, seed=0, threshold=0.9, images=0, niceness=5)\n"
+            "print(os.getpriority(os.PRIO_PROCESS, 0))\n")
+    niceness = int(python(["-c", code]).stdout.split()[-1])
+    assert niceness == min(os.getpriority(os.PRIO_PROCESS, 0) + 5, 19)
+    assert json.loads((tmp_path / "clf" / "report.json").read_text())["skipped"] == "no attribute table"
 
 
 @pytest.mark.slow
