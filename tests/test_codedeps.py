@@ -68,7 +68,7 @@ def test_a_code_stamp_is_rewritten_only_when_the_code_it_lists_changes(repo, tmp
     copy = tmp_path / "src" / "facegan"
     shutil.copytree(codedeps.package_dir(), copy)
     monkeypatch.setattr(codedeps, "package_dir", lambda: copy)
-    codedeps._parse.cache_clear()
+    codedeps.clear_caches()
     try:
         code_stamp("grid", script)
         assert path.stat().st_mtime == 1_000_000  # new file times, same content
@@ -79,7 +79,7 @@ def test_a_code_stamp_is_rewritten_only_when_the_code_it_lists_changes(repo, tmp
         assert [ln.split()[1] for ln in before.splitlines() if not ln.startswith("#")] == [
             ln.split()[1] for ln in path.read_text().splitlines() if not ln.startswith("#")]
     finally:
-        codedeps._parse.cache_clear()
+        codedeps.clear_caches()
 
 
 class _Named(list):

@@ -68,6 +68,19 @@ def _parse(module: str) -> ast.Module:
     return ast.parse(module_file(module).read_text(), filename=str(module_file(module)))
 
 
+@functools.cache
+def _module_imports(module: str) -> frozenset[str]:
+    """The facegan modules ``module`` imports anywhere in its source (each module is walked once per parse of
+    the workflow, not once per rule that reaches it)."""
+    return frozenset(_imported_modules(_parse(module).body, module))
+
+
+def clear_caches() -> None:
+    """Forget the sources read so far (for a caller that edits them or moves the package)."""
+    _parse.cache_clear()
+    _module_imports.cache_clear()
+
+
 def _with_parents(module: str) -> set[str]:
     parts = module.split(".")
     return {".".join(parts[:i]) for i in range(1, len(parts) + 1)}
@@ -82,7 +95,7 @@ def module_closure(roots: set[str]) -> set[str]:
         if module in seen:
             continue
         seen.add(module)
-        for imported in _imported_modules(_parse(module).body, module):
+        for imported in _module_imports(module):
             todo.extend(m for m in _with_parents(imported) if module_file(m) and m not in seen)
     return seen
 

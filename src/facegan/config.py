@@ -35,7 +35,7 @@ def schema_path() -> Path:
 
 def load_schema(path: str | Path | None = None) -> dict:
     with open(path or schema_path()) as f:
-        return yaml.safe_load(f)
+        return yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml's, where built
 
 
 def non_finite_keys(node, prefix: str = "") -> list[str]:
